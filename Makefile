@@ -100,8 +100,15 @@ check-asan:
 abi-update: $(SHLIB)
 	sh tests/abi_symbols.sh $(SHLIB) > tests/abi/symbols.txt
 
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# Benchmark drivers link the shared library, as users do.
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libwrecoil.so $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -o $@ $< -L$(BUILD) -lwrecoil -Wl,-rpath,'$$ORIGIN/..' $(DEP_LIBS)
+
 SUITE ?=
-bench: all
+bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) PYTHON="$(PYTHON)" sh bench/run.sh $(SUITE)
 
 demo: all

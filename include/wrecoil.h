@@ -138,6 +138,7 @@ WR_API const char *wr_model_kind_name(int kind);
 #endif
 
 #include "wrecoil/events.h"
+#include "wrecoil/toy.h"
 #include "wrecoil/forest.h"
 #include "wrecoil/regressor.h"
 #include "wrecoil/morph.h"

@@ -11,6 +11,46 @@
 extern "C" {
 #endif
 
+/* ============================================================ features */
+/* Contract: docs/recoil-features.md (copied from the analysis' contract). */
+
+/** Number of regression features and their order (contract order). */
+#define WR_N_FEATURES 15
+enum {
+    WR_F_H_TK = 0, WR_F_PHI_TK, WR_F_R_NTNPV, WR_F_R_M, WR_F_R_LTK, WR_F_R_LNT,
+    WR_F_S_TK, WR_F_S_NT, WR_F_S_PF, WR_F_COS_TK_NTNPV, WR_F_ADPHI_TK_NTNPV,
+    WR_F_SDPHI_TK_PF, WR_F_SDPHI_TK_LTK, WR_F_N_TK, WR_F_N_VTX
+};
+/** Recoil vectors returned per event, in this order (x, y pairs). */
+enum { WR_R_TK_X = 0, WR_R_TK_Y, WR_R_PF_X, WR_R_PF_Y, WR_R_NTNPV_X,
+       WR_R_NTNPV_Y, WR_R_NT_X, WR_R_NT_Y, WR_N_RECOIL = 8 };
+
+/**
+ * Computes the recoil features of many events from their reconstructed
+ * particles (the boson-decay leptons already removed).
+ *
+ * Particles of event i are indices [offsets[i], offsets[i+1]) of the arrays
+ * pt (GeV), eta, phi (rad), charge (0 = neutral cluster) and vtx (0 = PV,
+ * > 0 pileup vertex, -1 neutral); offsets has n_events + 1 entries,
+ * non-decreasing, offsets[0] = 0.
+ *
+ * Outputs (each may be NULL when not wanted, except features):
+ *   features  n_events x WR_N_FEATURES, contract order
+ *   recoils   n_events x WR_N_RECOIL: TK, PF, NTNPV, NT vectors (x, y)
+ *   no_tk     n_events flags: 1 where the event has no TK track (then the
+ *             TK-dependent features and the targets are 0)
+ *   targets   n_events x 2: ln_e1, e2 -- requires htrue (n_events x 2, the
+ *             true recoil vector = -pT of the boson, x and y)
+ * `nthreads` <= 0 uses all cores.  (thread-safe, no handle)
+ */
+WR_API wr_status wr_recoil_features(size_t n_events, const int64_t *offsets,
+                                    const float *pt, const float *eta,
+                                    const float *phi, const int32_t *charge,
+                                    const int32_t *vtx, const float *htrue,
+                                    int nthreads, float *features,
+                                    float *recoils, uint8_t *no_tk,
+                                    float *targets);
+
 #ifdef __cplusplus
 }
 #endif

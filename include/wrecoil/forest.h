@@ -11,6 +11,81 @@
 extern "C" {
 #endif
 
+/**
+ * wr_quantile_forest -- conditional quantiles y_tau(x) for many levels tau at
+ * once, learned with histogram gradient-boosted trees and the pinball loss
+ * rho_tau(r) = r (tau - 1[r < 0]), r = y - f(x).  docs/forest.md.
+ *
+ * Lifecycle: create -> set parameters -> fit -> predict (const, thread-safe)
+ * -> save / to_bytes; load / from_bytes; free.
+ */
+typedef struct wr_quantile_forest wr_quantile_forest;
+
+/**
+ * Creates an unfitted forest for `n_levels` quantile levels `levels`
+ * (strictly increasing, inside (0, 1)); the levels are copied.  With
+ * levels == NULL and n_levels == 0 the default grid of 21 levels is used:
+ * 0.01, 0.05, 0.10, ..., 0.95, 0.99.
+ */
+WR_API wr_status wr_qforest_create(const double *levels, size_t n_levels,
+                                   wr_quantile_forest **out);
+
+/** Frees a forest; NULL is a no-op. */
+WR_API void wr_qforest_free(wr_quantile_forest *f);
+
+/** Sets one parameter from its string form (see docs/forest.md for names,
+ *  defaults and bounds).  Unchanged on error. */
+WR_API wr_status wr_qforest_set_param(wr_quantile_forest *f, const char *key,
+                                      const char *value);
+/** Applies "key=value key=value ..." all-or-nothing. */
+WR_API wr_status wr_qforest_set_params(wr_quantile_forest *f, const char *kv);
+/** Reads a parameter in string form into buf[len]. (const) */
+WR_API wr_status wr_qforest_get_param(const wr_quantile_forest *f,
+                                      const char *key, char *buf, size_t len);
+
+/** Number of quantile levels and a copy of them into levels[n_levels]. (const) */
+WR_API size_t wr_qforest_n_levels(const wr_quantile_forest *f);
+WR_API wr_status wr_qforest_levels(const wr_quantile_forest *f, double *levels,
+                                   size_t n_levels);
+/** Number of features of the fitted model (0 when not fitted). (const) */
+WR_API size_t wr_qforest_n_features(const wr_quantile_forest *f);
+
+/** Sets a progress callback for fit (stage "forest.fit", step = round,
+ *  metric1/metric2 = train/validation mean pinball loss).  NULL removes it. */
+WR_API void wr_qforest_set_progress(wr_quantile_forest *f, wr_progress_fn fn,
+                                    void *user_data);
+
+/**
+ * Fits the model.  X is n x d (row-major float), y has n values, w (optional,
+ * NULL = all 1) n non-negative weights.  X_val/y_val/w_val with n_val rows
+ * form an optional validation set for early stopping (X_val NULL and
+ * n_val 0 for none).  On failure the handle keeps its previous model.
+ */
+WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
+                                size_t n, size_t d, const float *y,
+                                const float *w, const float *X_val,
+                                size_t n_val, const float *y_val,
+                                const float *w_val);
+
+/**
+ * Predicts every level for n rows of X (n x d, d equal to the fitted d):
+ * out is n x n_levels, row-major; each row is non-decreasing (never
+ * crossing).  (const, thread-safe on a fitted handle)
+ */
+WR_API wr_status wr_qforest_predict(const wr_quantile_forest *f,
+                                    const float *X, size_t n, size_t d,
+                                    float *out);
+
+/** Saves the fitted model to a file (atomically) / into a new buffer that
+ *  the caller releases with wr_free(). (const) */
+WR_API wr_status wr_qforest_save(const wr_quantile_forest *f, const char *path);
+WR_API wr_status wr_qforest_to_bytes(const wr_quantile_forest *f, void **buf,
+                                     size_t *size);
+/** Loads a model into a new handle. */
+WR_API wr_status wr_qforest_load(const char *path, wr_quantile_forest **out);
+WR_API wr_status wr_qforest_from_bytes(const void *buf, size_t size,
+                                       wr_quantile_forest **out);
+
 #ifdef __cplusplus
 }
 #endif
