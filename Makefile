@@ -1,27 +1,72 @@
 # Makefile -- libwrecoil (hand-written; configure writes config.mk).
 #
-#   make                 build libwrecoil.so.X.Y.Z, libwrecoil.a and tools/wrecoil
+#   make                 build libwrecoil.so.X.Y.Z (+ symlinks), libwrecoil.a
+#                        and tools/wrecoil; on a fresh clone it first runs
+#                        autoreconf and ./configure (CONFIGURE_FLAGS=...)
 #   make check           every test (C/Check, ABI, install+examples, Python)
-#   make check-asan      library and tests under AddressSanitizer + UBSan
+#   make check-asan      library and C tests under AddressSanitizer + UBSan
+#   make check-tsan      library and the *threads*/*concurrency* C tests under
+#                        ThreadSanitizer
 #   make bench [SUITE=]  benchmarks side by side with their peers (bench/out/*.json)
 #   make demo            the analysis chain on the built-in toy simulation
-#   make install/uninstall   honour PREFIX, LIBDIR, DESTDIR
+#   make install/uninstall   honour PREFIX, LIBDIR, DESTDIR (and INCLUDEDIR,
+#                        BINDIR, DOCDIR, PKGCONFIGDIR)
 #   make abi-update      rewrite tests/abi/symbols.txt after an intended API addition
+#
+# Another compiler or a separate build tree:  make CC=clang BUILD=build-clang
 
+.DEFAULT_GOAL := all
+
+# Targets that must work without a configured tree.
+NOCONFIG_GOALS := clean distclean
+ifneq ($(filter-out $(NOCONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mk
+endif
 
-config.mk: config.mk.in configure
-	./configure $(CONFIGURE_FLAGS)
+# config.mk and pkgconfig/wrecoil.pc come from configure.  A change of
+# configure.ac or a template re-runs configure with the options it was first
+# run with (config.status --recheck), so user options survive.
+config.mk: config.mk.in pkgconfig/wrecoil.pc.in configure
+	@if [ -x config.status ] && [ config.status -nt configure ]; then \
+	  ./config.status; \
+	elif [ -x config.status ]; then \
+	  ./config.status --recheck && ./config.status; \
+	else \
+	  ./configure $(CONFIGURE_FLAGS); \
+	fi
+	@touch $@
 
 configure: configure.ac
+	@command -v autoreconf >/dev/null 2>&1 || { \
+	  echo "error: autoreconf not found (Debian: apt-get install autoconf automake)"; exit 1; }
 	autoreconf -fi
+	@touch $@
+
+pkgconfig/wrecoil.pc: config.mk
+
+# The compiler configure found, unless the user named one (make CC=clang, or
+# CC in the environment).
+ifeq ($(origin CC),default)
+CC := $(or $(CONFIG_CC),cc)
+endif
+ifeq ($(origin CXX),default)
+CXX := $(or $(CONFIG_CXX),c++)
+endif
+# configure probed OpenMP for its own compiler; probe again for another one
+# (clang needs libomp-dev for -fopenmp).
+ifneq ($(OPENMP_CFLAGS),)
+ifneq ($(CC),$(CONFIG_CC))
+OPENMP_CFLAGS := $(shell printf '\#include <omp.h>\nint main(void){return omp_get_max_threads()<1;}\n' | \
+  $(CC) -fopenmp -x c - -o /dev/null >/dev/null 2>&1 && echo -fopenmp)
+endif
+endif
 
 VERSION_MAJOR := 0
 VERSION_MINOR := 1
 VERSION_PATCH := 0
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 
-PREFIX ?= $(if $(CONFIGURED_PREFIX),$(CONFIGURED_PREFIX),/usr/local)
+PREFIX ?= $(or $(CONFIGURED_PREFIX),/usr/local)
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
@@ -50,8 +95,12 @@ TOOL := $(if $(TOOL_SRCS),$(BUILD)/wrecoil,)
 
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# ThreadSanitizer runs only the tests written for concurrency.
+TSAN_TEST_SRCS := $(sort $(wildcard tests/test_*threads*.c tests/test_*concurrency*.c))
+TSAN_TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TSAN_TEST_SRCS))
 
-.PHONY: all lib check check-asan check-c bench demo install uninstall clean distclean abi-update
+.PHONY: all lib check check-asan check-tsan check-c check-tsan-c bench demo \
+  install uninstall clean distclean abi-update
 
 all: $(SHLIB) $(BUILD)/libwrecoil.so $(STLIB) $(TOOL)
 
@@ -90,12 +139,26 @@ check-c: all $(TEST_BINS)
 
 check: check-c
 	@BUILD=$(BUILD) PYTHON="$(PYTHON)" CC="$(CC)" CXX="$(CXX)" PKG_CONFIG="$(PKG_CONFIG)" \
-	  sh tests/run_all.sh
+	  MAKE="$(MAKE)" sh tests/run_all.sh
 
+# LeakSanitizer stays on: the library must not leak.  OpenBLAS keeps its
+# thread pool and buffers until exit, which LSan would report, so the tests
+# run it single-threaded (run_all.sh) and suppressions name only OpenBLAS.
+ASAN_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 check-asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" check-c
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN_FLAGS="$(ASAN_SAN)" check-c
 	@BUILD=build-asan ASAN=1 sh tests/run_all.sh
+
+check-tsan-c: $(TSAN_TEST_BINS)
+
+check-tsan:
+	@if [ -z "$(TSAN_TEST_SRCS)" ]; then \
+	  echo "check-tsan: SKIPPED: no tests/test_*threads*.c or tests/test_*concurrency*.c yet"; \
+	else \
+	  $(MAKE) BUILD=build-tsan OPT="-O1 -g -fno-omit-frame-pointer" SAN_FLAGS="-fsanitize=thread" \
+	    check-tsan-c && \
+	  BUILD=build-tsan TSAN=1 TSAN_TESTS="$(TSAN_TEST_SRCS)" sh tests/run_all.sh; \
+	fi
 
 abi-update: $(SHLIB)
 	sh tests/abi_symbols.sh $(SHLIB) > tests/abi/symbols.txt
@@ -115,9 +178,11 @@ demo: all
 	@if [ -x $(BUILD)/wrecoil ] && $(BUILD)/wrecoil demo --help >/dev/null 2>&1; then \
 	  $(BUILD)/wrecoil demo --out demo-out; \
 	else \
-	  sh examples/demo.sh $(BUILD); \
+	  BUILD=$(BUILD) CC="$(CC)" sh examples/demo.sh $(BUILD); \
 	fi
 
+# Headers, libraries, wrecoil.pc (paths rewritten for PREFIX/LIBDIR), the
+# command (relinked with an rpath to LIBDIR) and the docs.
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/wrecoil $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR)
 	install -m 644 include/wrecoil.h $(DESTDIR)$(INCLUDEDIR)/wrecoil.h
@@ -126,14 +191,18 @@ install: all
 	ln -sf libwrecoil.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libwrecoil.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
-	sed -e 's|^prefix=.*|prefix=$(PREFIX)|' -e 's|^libdir=.*|libdir=$(LIBDIR)|' \
-	  -e 's|^includedir=.*|includedir=$(INCLUDEDIR)|' pkgconfig/wrecoil.pc > $(DESTDIR)$(PKGCONFIGDIR)/wrecoil.pc
+	sed -e 's|^prefix=.*|prefix=$(PREFIX)|' -e 's|^exec_prefix=.*|exec_prefix=$(PREFIX)|' \
+	  -e 's|^libdir=.*|libdir=$(LIBDIR)|' -e 's|^includedir=.*|includedir=$(INCLUDEDIR)|' \
+	  pkgconfig/wrecoil.pc > $(DESTDIR)$(PKGCONFIGDIR)/wrecoil.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/wrecoil.pc
-	if [ -n "$(TOOL)" ]; then install -d $(DESTDIR)$(BINDIR) && \
+	@if [ -n "$(TOOL)" ]; then \
+	  echo "install $(BINDIR)/wrecoil"; install -d $(DESTDIR)$(BINDIR) && \
 	  $(CC) $(SAN_FLAGS) -o $(DESTDIR)$(BINDIR)/wrecoil $(TOOL_OBJS) -L$(BUILD) -lwrecoil \
 	    -Wl,-rpath,$(LIBDIR) $(DEP_LIBS); fi
 	install -m 644 README.md ChangeLog docs/*.md $(DESTDIR)$(DOCDIR)/
 
+# Removes exactly what install put there; shared directories (lib, include,
+# bin, pkgconfig) stay, the package's own (include/wrecoil, DOCDIR) go.
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libwrecoil.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libwrecoil.so $(DESTDIR)$(LIBDIR)/libwrecoil.a \
@@ -142,7 +211,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/wrecoil $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build build-asan build-tsan bench/out demo-out
+	rm -rf build build-asan build-tsan build-clang bench/out demo-out
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache pkgconfig/wrecoil.pc
