@@ -27,21 +27,31 @@ enum { WR_R_TK_X = 0, WR_R_TK_Y, WR_R_PF_X, WR_R_PF_Y, WR_R_NTNPV_X,
 
 /**
  * Computes the recoil features of many events from their reconstructed
- * particles (the boson-decay leptons already removed).
+ * particles (the boson-decay leptons already removed), following the
+ * contract docs/recoil-features.md exactly (summary in docs/events.md).
  *
  * Particles of event i are indices [offsets[i], offsets[i+1]) of the arrays
- * pt (GeV), eta, phi (rad), charge (0 = neutral cluster) and vtx (0 = PV,
- * > 0 pileup vertex, -1 neutral); offsets has n_events + 1 entries,
- * non-decreasing, offsets[0] = 0.
+ * pt (GeV, finite, >= 0), eta, phi (rad, any finite value), charge
+ * (0 = neutral cluster, else a track) and vtx (tracks: 0 = PV, > 0 pileup
+ * vertex id; neutrals: -1).  offsets has n_events + 1 entries,
+ * non-decreasing, offsets[0] = 0.  Events may be empty.
  *
  * Outputs (each may be NULL when not wanted, except features):
  *   features  n_events x WR_N_FEATURES, contract order
- *   recoils   n_events x WR_N_RECOIL: TK, PF, NTNPV, NT vectors (x, y)
- *   no_tk     n_events flags: 1 where the event has no TK track (then the
- *             TK-dependent features and the targets are 0)
+ *   recoils   n_events x WR_N_RECOIL: TK, PF, NTNPV, NT vectors (x, y), GeV
+ *   no_tk     n_events flags: 1 where the event has no TK recoil (no track
+ *             on the PV, or TK tracks summing to exactly zero); then the
+ *             TK-dependent features (0-6 and 9-12) and the targets are 0
  *   targets   n_events x 2: ln_e1, e2 -- requires htrue (n_events x 2, the
- *             true recoil vector = -pT of the boson, x and y)
- * `nthreads` <= 0 uses all cores.  (thread-safe, no handle)
+ *             true recoil vector = -pT of the boson, x and y, GeV; finite
+ *             and non-zero)
+ * Logarithms whose argument vanishes (r_lnt without a neutral, r_ntnpv with
+ * an exactly zero NTNPV vector) are 0.  Sums are done in double precision.
+ * `nthreads` <= 0 uses all cores (small batches use fewer threads).
+ * Fails with WR_ERR_INVALID_ARG naming the argument and index for NULL
+ * inputs, bad offsets, NaN/Inf, negative pt, a track with vtx < 0 or a
+ * neutral with vtx != -1; outputs are untouched then.
+ * (thread-safe, no handle)
  */
 WR_API wr_status wr_recoil_features(size_t n_events, const int64_t *offsets,
                                     const float *pt, const float *eta,
