@@ -278,6 +278,10 @@ START_TEST(test_container_corruption)
     for (size_t len = 0; len < n; len++) {
         wr_status st = wr__container_unpack(b, len, WR_KIND_REGRESSOR, 2, &payload, &pn, NULL);
         ck_assert_msg(st == WR_ERR_FORMAT, "truncated to %zu: %s", len, wr_status_string(st));
+        st = wr_model_inspect(b, len, NULL, NULL);
+        ck_assert_msg(st == WR_ERR_FORMAT, "inspect, truncated to %zu: %s", len,
+                      wr_status_string(st));
+        ck_assert(wr_last_error()[0] != '\0');
     }
     /* every single-byte flip is detected (magic, header CRC, zlib, payload CRC) */
     for (size_t i = 0; i < n; i++) {
@@ -285,6 +289,9 @@ START_TEST(test_container_corruption)
         c[i] ^= 0x5a;
         wr_status st = wr__container_unpack(c, n, WR_KIND_REGRESSOR, 2, &payload, &pn, NULL);
         ck_assert_msg(st != WR_OK, "flip at byte %zu not detected", i);
+        /* inspect is a full integrity check too (payload CRC included) */
+        st = wr_model_inspect(c, n, NULL, NULL);
+        ck_assert_msg(st != WR_OK, "inspect: flip at byte %zu not detected", i);
     }
     /* wrong kind */
     WR_ASSERT_FAILS(wr__container_unpack(b, n, WR_KIND_MORPHER, 2, &payload, &pn, NULL), WR_ERR_WRONG_KIND);

@@ -143,12 +143,42 @@ static wr_status read_header(const void *buf, size_t size, header *h)
     return WR_OK;
 }
 
+/* Decompresses the payload after a valid header and checks its CRC.  Shared
+ * by unpack and inspect so that inspecting a model is a full integrity
+ * check, not only a look at the header. */
+static wr_status decode_payload(const void *buf, const header *h,
+                                unsigned char **payload)
+{
+    unsigned char *out = wr__alloc_array((size_t)h->size, 1, "model payload");
+    if (!out) return WR_ERR_NOMEM;
+    uLongf dlen = (uLongf)h->size;
+    int zr = uncompress(out, &dlen, (const unsigned char *)buf + WR__CONTAINER_HEADER_SIZE,
+                        (uLong)h->csize);
+    if (zr != Z_OK || dlen != h->size) {
+        free(out);
+        return wr__fail(WR_ERR_FORMAT,
+                        "model payload is corrupted (zlib: %s)",
+                        zr == Z_OK ? "size mismatch" : zError(zr));
+    }
+    if (wr__crc32(out, (size_t)h->size) != h->crc) {
+        free(out);
+        return wr__fail(WR_ERR_FORMAT,
+                        "model payload CRC mismatch (header byte 40)");
+    }
+    *payload = out;
+    return WR_OK;
+}
+
 WR_API wr_status wr_model_inspect(const void *buf, size_t size, int *kind,
                                   uint32_t *kind_version)
 {
     header h;
     wr_status st = read_header(buf, size, &h);
     if (st != WR_OK) return st;
+    unsigned char *payload;
+    st = decode_payload(buf, &h, &payload);
+    if (st != WR_OK) return st;
+    free(payload);
     if (kind) *kind = (int)h.kind;
     if (kind_version) *kind_version = h.kind_version;
     return WR_OK;
@@ -186,21 +216,9 @@ wr_status wr__container_unpack(const void *buf, size_t size,
                         "reads 1..%u)",
                         wr_model_kind_name((int)h.kind), h.kind_version,
                         max_kind_version);
-    unsigned char *out = wr__alloc_array((size_t)h.size, 1, "model payload");
-    if (!out) return WR_ERR_NOMEM;
-    uLongf dlen = (uLongf)h.size;
-    int zr = uncompress(out, &dlen, (const unsigned char *)buf + WR__CONTAINER_HEADER_SIZE,
-                        (uLong)h.csize);
-    if (zr != Z_OK || dlen != h.size) {
-        free(out);
-        return wr__fail(WR_ERR_FORMAT,
-                        "model payload is corrupted (zlib: %s)",
-                        zr == Z_OK ? "size mismatch" : zError(zr));
-    }
-    if (wr__crc32(out, (size_t)h.size) != h.crc) {
-        free(out);
-        return wr__fail(WR_ERR_FORMAT, "model payload CRC mismatch");
-    }
+    unsigned char *out;
+    st = decode_payload(buf, &h, &out);
+    if (st != WR_OK) return st;
     *payload = out;
     *payload_size = (size_t)h.size;
     if (kind_version) *kind_version = h.kind_version;
