@@ -50,6 +50,7 @@ typedef struct event_sums {
     double tk_x, tk_y, tk_sumpt, tk_lead_pt, tk_lead_phi;
     double tk_e, tk_px, tk_py, tk_pz; /* TK 4-vector, pion mass */
     double pf_x, pf_y, pf_sumpt;
+    double np_x, np_y; /* NTNPV, summed directly (no PF - TK cancellation) */
     double nt_x, nt_y, nt_sumpt, nt_lead_pt;
     int64_t n_tk, n_nt, n_vtx;
 } event_sums;
@@ -69,6 +70,10 @@ static void accumulate(event_sums *e, const float *pt, const float *eta,
         e->pf_x += px;
         e->pf_y += py;
         e->pf_sumpt += p;
+        if (charge[k] == 0 || vtx[k] != 0) {
+            e->np_x += px;
+            e->np_y += py;
+        }
         if (charge[k] == 0) {
             e->nt_x += px;
             e->nt_y += py;
@@ -121,8 +126,10 @@ static void event_features(const event_sums *e, float *f)
 {
     double h_tk = hypot(e->tk_x, e->tk_y);
     double phi_tk = atan2(e->tk_y, e->tk_x);
-    double ntnpv_x = e->pf_x - e->tk_x, ntnpv_y = e->pf_y - e->tk_y;
-    double phi_ntnpv = atan2(ntnpv_y, ntnpv_x);
+    double h_ntnpv = hypot(e->np_x, e->np_y);
+    /* A vanishing NTNPV vector has no direction: take TK's, so that
+     * cos = 1, adphi = 0 and s = +1 (and rotations change nothing). */
+    double phi_ntnpv = h_ntnpv > 0.0 ? atan2(e->np_y, e->np_x) : phi_tk;
     double phi_pf = atan2(e->pf_y, e->pf_x);
     double m2 = e->tk_e * e->tk_e -
                 (e->tk_px * e->tk_px + e->tk_py * e->tk_py + e->tk_pz * e->tk_pz);
@@ -138,7 +145,7 @@ static void event_features(const event_sums *e, float *f)
     if (!(h_tk > 0.0)) return; /* no TK recoil: TK-dependent features stay 0 */
     f[WR_F_H_TK] = (float)h_tk;
     f[WR_F_PHI_TK] = (float)phi_tk;
-    f[WR_F_R_NTNPV] = (float)log_ratio(hypot(ntnpv_x, ntnpv_y), h_tk);
+    f[WR_F_R_NTNPV] = (float)log_ratio(h_ntnpv, h_tk);
     f[WR_F_R_M] = (float)log_ratio(m_tk, h_tk);
     f[WR_F_R_LTK] = (float)log_ratio(e->tk_lead_pt, h_tk);
     f[WR_F_R_LNT] = (float)log_ratio(e->nt_lead_pt, h_tk);
@@ -155,8 +162,8 @@ static void event_recoils(const event_sums *e, float *r)
     r[WR_R_TK_Y] = (float)e->tk_y;
     r[WR_R_PF_X] = (float)e->pf_x;
     r[WR_R_PF_Y] = (float)e->pf_y;
-    r[WR_R_NTNPV_X] = (float)(e->pf_x - e->tk_x);
-    r[WR_R_NTNPV_Y] = (float)(e->pf_y - e->tk_y);
+    r[WR_R_NTNPV_X] = (float)e->np_x;
+    r[WR_R_NTNPV_Y] = (float)e->np_y;
     r[WR_R_NT_X] = (float)e->nt_x;
     r[WR_R_NT_Y] = (float)e->nt_y;
 }

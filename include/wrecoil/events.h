@@ -46,7 +46,9 @@ enum { WR_R_TK_X = 0, WR_R_TK_Y, WR_R_PF_X, WR_R_PF_Y, WR_R_NTNPV_X,
  *             true recoil vector = -pT of the boson, x and y, GeV; finite
  *             and non-zero)
  * Logarithms whose argument vanishes (r_lnt without a neutral, r_ntnpv with
- * an exactly zero NTNPV vector) are 0.  Sums are done in double precision.
+ * an exactly zero NTNPV vector) are 0; a zero NTNPV vector takes the TK
+ * direction (cos = 1, adphi = 0, s = +1).  Sums are done in double
+ * precision; the pion mass 0.13957039 GeV is used for m_TK.
  * `nthreads` <= 0 uses all cores (small batches use fewer threads).
  * Fails with WR_ERR_INVALID_ARG naming the argument and index for NULL
  * inputs, bad offsets, NaN/Inf, negative pt, a track with vtx < 0 or a
