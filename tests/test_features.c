@@ -392,6 +392,139 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* ------------------------------------------------ generator-sample check */
+
+static const char *EV_COLS[] = {
+    "ev", "h_tk", "phi_tk", "r_ntnpv", "r_m", "r_ltk", "r_lnt", "s_tk", "s_nt",
+    "s_pf", "cos_tk_ntnpv", "adphi_tk_ntnpv", "sdphi_tk_pf", "sdphi_tk_ltk",
+    "n_tk", "n_vtx", "tk_x", "tk_y", "pf_x", "pf_y", "ntnpv_x", "ntnpv_y",
+    "ln_e1", "e2", "htrue_x", "htrue_y"};
+enum { N_EV_COLS = 26, C_TKX = 16, C_LNE1 = 22, C_HTRUE = 24 };
+
+/* Particles of w_mc_particles.csv.gz as feature-call arrays; the events
+ * are the runs of equal `ev`. */
+typedef struct sample {
+    size_t n_ev, n;
+    int64_t *off;
+    double *ev, *sumpt;
+    float *pt, *eta, *phi;
+    int32_t *q, *vtx;
+} sample;
+
+static void load_particles(const char *path, sample *s)
+{
+    const char *cols[] = {"ev", "pt", "eta", "phi", "charge", "vtx"};
+    double *t = NULL;
+    WR_ASSERT_OK(wr_table_read_double(path, cols, 6, &t, &s->n));
+    s->off = malloc((s->n + 1) * sizeof *s->off);
+    s->ev = malloc(s->n * sizeof *s->ev);
+    s->sumpt = calloc(s->n, sizeof *s->sumpt);
+    s->pt = malloc(s->n * 4); s->eta = malloc(s->n * 4); s->phi = malloc(s->n * 4);
+    s->q = malloc(s->n * 4); s->vtx = malloc(s->n * 4);
+    s->n_ev = 0;
+    s->off[0] = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        const double *row = t + 6 * k;
+        if (k == 0 || row[0] != t[6 * (k - 1)]) s->ev[s->n_ev++] = row[0];
+        s->off[s->n_ev] = (int64_t)k + 1;
+        s->sumpt[s->n_ev - 1] += row[1];
+        s->pt[k] = (float)row[1]; s->eta[k] = (float)row[2]; s->phi[k] = (float)row[3];
+        s->q[k] = (int32_t)row[4]; s->vtx[k] = (int32_t)row[5];
+    }
+    wr_free(t);
+}
+
+static void free_sample(sample *s)
+{
+    free(s->off); free(s->ev); free(s->sumpt); free(s->pt); free(s->eta);
+    free(s->phi); free(s->q); free(s->vtx);
+}
+
+/* Reads the event-level rows of the sample's events (the first events of
+ * w_mc.csv.gz, streamed in chunks) in the sample's order. */
+static double *load_events(const char *path, const sample *s)
+{
+    double *ref = malloc(s->n_ev * N_EV_COLS * sizeof *ref);
+    double *chunk = malloc(1000 * N_EV_COLS * sizeof *chunk);
+    size_t found = 0, got = 0;
+    wr_table_reader *r = NULL;
+    WR_ASSERT_OK(wr_table_reader_open(path, &r));
+    WR_ASSERT_OK(wr_table_reader_select(r, EV_COLS, N_EV_COLS));
+    do {
+        WR_ASSERT_OK(wr_table_reader_read_double(r, chunk, 1000, &got));
+        for (size_t i = 0; i < got; i++)
+            for (size_t e = 0; e < s->n_ev; e++)
+                if (s->ev[e] == chunk[i * N_EV_COLS]) {
+                    memcpy(ref + e * N_EV_COLS, chunk + i * N_EV_COLS,
+                           N_EV_COLS * sizeof *ref);
+                    found++;
+                }
+    } while (got > 0 && found < s->n_ev);
+    wr_table_reader_close(r);
+    ck_assert_uint_eq(found, s->n_ev);
+    free(chunk);
+    return ref;
+}
+
+static int is_angle(int col)
+{
+    return col == 2 || col == 11 || col == 12 || col == 13 || col == C_LNE1 + 1;
+}
+
+/* Recomputes the features of the 500 sample events and compares with the
+ * generator's event-level columns: |diff| <= 1e-5 max(1, |value|), angles
+ * absolute (modulo 2 pi for the azimuths phi_tk and e2).  The recoil vectors
+ * are sums of particles stored with 7 significant digits, so their
+ * tolerance also carries 2e-7 x the scalar pt sum. */
+START_TEST(test_generator_sample)
+{
+    const char *dir = wr_test_shared_data();
+    if (!dir) {
+        printf("SKIPPED test_generator_sample: no shared data (set WR_SHARED_DATA)\n");
+        return;
+    }
+    char ppath[512], epath[512];
+    snprintf(ppath, sizeof ppath, "%s/w_mc_particles.csv.gz", dir);
+    snprintf(epath, sizeof epath, "%s/w_mc.csv.gz", dir);
+    sample s = {0};
+    load_particles(ppath, &s);
+    ck_assert_uint_eq(s.n_ev, 500);
+    double *ref = load_events(epath, &s);
+    float *ht = malloc(s.n_ev * 2 * 4), *f = malloc(s.n_ev * WR_N_FEATURES * 4);
+    float *rec = malloc(s.n_ev * WR_N_RECOIL * 4), *tg = malloc(s.n_ev * 2 * 4);
+    uint8_t *no_tk = malloc(s.n_ev);
+    for (size_t e = 0; e < s.n_ev; e++) {
+        ht[2 * e] = (float)ref[e * N_EV_COLS + C_HTRUE];
+        ht[2 * e + 1] = (float)ref[e * N_EV_COLS + C_HTRUE + 1];
+    }
+    WR_ASSERT_OK(wr_recoil_features(s.n_ev, s.off, s.pt, s.eta, s.phi, s.q, s.vtx,
+                                    ht, 0, f, rec, no_tk, tg));
+    double worst[N_EV_COLS] = {0};
+    for (size_t e = 0; e < s.n_ev; e++) {
+        const double *want = ref + e * N_EV_COLS;
+        ck_assert_int_eq(no_tk[e], want[14] == 0);
+        for (int c = 1; c < C_HTRUE; c++) {
+            double got = c <= WR_N_FEATURES ? f[e * WR_N_FEATURES + c - 1]
+                       : c < C_LNE1 ? rec[e * WR_N_RECOIL + c - C_TKX]
+                                    : tg[2 * e + c - C_LNE1];
+            double d = fabs(got - want[c]), tol = 1e-5 * fmax(1, fabs(want[c]));
+            if (c == 2 || c == C_LNE1 + 1) d = fabs(remainder(got - want[c], 2 * PI));
+            if (is_angle(c)) tol = 1e-5;
+            if (c >= C_TKX && c < C_LNE1) tol += 2e-7 * s.sumpt[e];
+            ck_assert_msg(d <= tol, "event ev=%.0f column %s: got %.9g, want %.9g",
+                          want[0], EV_COLS[c], got, want[c]);
+            if (d / tol > worst[c]) worst[c] = d / tol;
+        }
+    }
+    double w = 0;
+    for (int c = 1; c < C_HTRUE; c++) w = fmax(w, worst[c]);
+    printf("generator sample: %zu events, %zu particles, largest |diff| / tolerance = %.2f\n",
+           s.n_ev, s.n, w);
+    free(ref); free(ht); free(f); free(rec); free(tg); free(no_tk);
+    free_sample(&s);
+}
+END_TEST
+
 static Suite *features_suite(void)
 {
     Suite *s = suite_create("features");
@@ -408,6 +541,10 @@ static Suite *features_suite(void)
     tcase_add_test(tc, test_throughput);
     tcase_add_test(tc, test_bad_input);
     suite_add_tcase(s, tc);
+    TCase *tv = tcase_create("validation");
+    tcase_set_timeout(tv, 60);
+    tcase_add_test(tv, test_generator_sample);
+    suite_add_tcase(s, tv);
     return s;
 }
 

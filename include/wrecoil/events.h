@@ -63,6 +63,128 @@ WR_API wr_status wr_recoil_features(size_t n_events, const int64_t *offsets,
                                     float *recoils, uint8_t *no_tk,
                                     float *targets);
 
+/* ============================================================== tables */
+/*
+ * CSV tables with a header line of column names, plain or gzip-compressed
+ * (one code path through zlib: a name ending in ".gz" is written
+ * compressed; reading detects compression by content).  Fields are decimal
+ * numbers ([+-]digits[.digits][e[+-]digits], blanks around them allowed),
+ * separated by ',' without quoting; lines end in "\n" or "\r\n".  Malformed
+ * input -- a line with too few or too many fields, an empty field, a value
+ * that is not a finite number, no header, a requested column missing,
+ * truncated or corrupt gzip data -- fails with WR_ERR_FORMAT and a message
+ * naming the file, the line (the header is line 1) and the column; no line
+ * is ever skipped.  Only selected columns are converted; the other fields
+ * of a line are counted, not parsed.  The library opens and closes its own
+ * files (never a caller's FILE*).  A handle is used by one thread at a time.
+ */
+
+/** A streaming reader of one table file; memory stays bounded by a chunk. */
+typedef struct wr_table_reader wr_table_reader;
+
+/**
+ * Opens `path` (CSV or CSV.gz) and reads its header.  All columns are
+ * selected initially.  Fails with WR_ERR_IO when the file cannot be opened,
+ * WR_ERR_FORMAT when it is empty, the header has an empty or duplicate name,
+ * or the first line holds only numbers (no header).
+ */
+WR_API wr_status wr_table_reader_open(const char *path, wr_table_reader **out);
+
+/** Closes the file and frees the reader.  NULL is a no-op. */
+WR_API void wr_table_reader_close(wr_table_reader *r);
+
+/** Number of columns in the header (0 for NULL). */
+WR_API size_t wr_table_reader_n_columns(const wr_table_reader *r);
+
+/** Name of column `j` (0-based), owned by the reader; NULL when out of range. */
+WR_API const char *wr_table_reader_column_name(const wr_table_reader *r,
+                                               size_t j);
+
+/** Index of the column called `name`; WR_ERR_FORMAT when there is none. */
+WR_API wr_status wr_table_reader_find(const wr_table_reader *r,
+                                      const char *name, size_t *index);
+
+/**
+ * Selects the columns that reads deliver, in the order given: row k of a
+ * read holds names[0..n-1].  A name missing from the header is
+ * WR_ERR_FORMAT, a name given twice WR_ERR_INVALID_ARG (the selection is
+ * unchanged on error).  May be called between reads.
+ */
+WR_API wr_status wr_table_reader_select(wr_table_reader *r,
+                                        const char *const *names, size_t n);
+
+/** Number of selected columns (the row width of reads). */
+WR_API size_t wr_table_reader_n_selected(const wr_table_reader *r);
+
+/**
+ * Reads up to `max_rows` rows of the selected columns into `out`
+ * (max_rows x n_selected, row-major).  *n_rows receives the rows read: 0
+ * at the end of the file.  On a malformed line it fails (WR_ERR_FORMAT,
+ * naming file, line, column) with the rows before it in `out` and counted
+ * in *n_rows; every later read fails the same way.  Values beyond the
+ * float range are errors, not infinities.
+ */
+WR_API wr_status wr_table_reader_read_float(wr_table_reader *r, float *out,
+                                            size_t max_rows, size_t *n_rows);
+
+/** Same as wr_table_reader_read_float, in double precision (exactly
+ *  rounded decimal conversion). */
+WR_API wr_status wr_table_reader_read_double(wr_table_reader *r, double *out,
+                                             size_t max_rows, size_t *n_rows);
+
+/** Data rows delivered so far. */
+WR_API int64_t wr_table_reader_rows_read(const wr_table_reader *r);
+
+/**
+ * Reads the columns `names[0..n_names-1]` of every row of `path` into a new
+ * array *out (n_rows x n_names, row-major), to be released with wr_free().
+ * Errors as for the reader; *out is NULL on failure.
+ */
+WR_API wr_status wr_table_read_float(const char *path, const char *const *names,
+                                     size_t n_names, float **out,
+                                     size_t *n_rows);
+
+/** Same as wr_table_read_float in double precision. */
+WR_API wr_status wr_table_read_double(const char *path,
+                                      const char *const *names, size_t n_names,
+                                      double **out, size_t *n_rows);
+
+/** A writer of one table file. */
+typedef struct wr_table_writer wr_table_writer;
+
+/**
+ * Creates (or truncates) `path` and writes the header line.  The file is
+ * gzip-compressed when `path` ends in ".gz".  Column names must be
+ * non-empty and unique, without commas, quotes, line breaks or outer
+ * blanks (WR_ERR_INVALID_ARG otherwise).  WR_ERR_IO when the file cannot be
+ * created.
+ */
+WR_API wr_status wr_table_writer_open(const char *path,
+                                      const char *const *names,
+                                      size_t n_columns, wr_table_writer **out);
+
+/**
+ * Appends `n_rows` rows (n_rows x n_columns, row-major).  Floats are
+ * written with the fewest of 7 or 9 significant digits that read back
+ * exactly, doubles with 15 or 17, so a table round-trips bit for bit.
+ * Non-finite values are WR_ERR_INVALID_ARG (nothing of the call is
+ * written); a failed write is WR_ERR_IO and makes the writer unusable.
+ */
+WR_API wr_status wr_table_writer_write_float(wr_table_writer *w,
+                                             const float *rows, size_t n_rows);
+
+/** Same as wr_table_writer_write_float for doubles. */
+WR_API wr_status wr_table_writer_write_double(wr_table_writer *w,
+                                              const double *rows,
+                                              size_t n_rows);
+
+/**
+ * Flushes, closes and frees the writer (always, even on error).  Returns
+ * WR_ERR_IO when any write or the close failed (disk full...): then the
+ * file is incomplete.  NULL is a no-op.
+ */
+WR_API wr_status wr_table_writer_close(wr_table_writer *w);
+
 #ifdef __cplusplus
 }
 #endif
