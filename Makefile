@@ -199,7 +199,7 @@ install: all
 	  echo "install $(BINDIR)/wrecoil"; install -d $(DESTDIR)$(BINDIR) && \
 	  $(CC) $(SAN_FLAGS) -o $(DESTDIR)$(BINDIR)/wrecoil $(TOOL_OBJS) -L$(BUILD) -lwrecoil \
 	    -Wl,-rpath,$(LIBDIR) $(DEP_LIBS); fi
-	install -m 644 README.md ChangeLog docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 README.md ChangeLog $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
 
 # Removes exactly what install put there; shared directories (lib, include,
 # bin, pkgconfig) stay, the package's own (include/wrecoil, DOCDIR) go.
