@@ -90,6 +90,40 @@ static int parse_double(char *s, char *e, double *out)
     return 0;
 }
 
+/* ============================================================ names */
+
+typedef struct named {
+    const char *name;
+    size_t index;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Finds a repeated name in O(n log n) (headers can have many columns).
+ * Returns WR_OK with *first < *second set when found, *second = n when not,
+ * WR_ERR_NOMEM when scratch memory is missing. */
+static wr_status find_duplicate(const char *const *names, size_t n,
+                                size_t *first, size_t *second)
+{
+    *second = n;
+    named *v = wr__alloc_array(n, sizeof *v, "column name check");
+    if (!v) return WR_ERR_NOMEM;
+    for (size_t j = 0; j < n; j++) v[j] = (named){names[j], j};
+    qsort(v, n, sizeof *v, cmp_named);
+    for (size_t j = 1; j < n; j++)
+        if (strcmp(v[j - 1].name, v[j].name) == 0 && v[j].index < *second) {
+            *first = v[j - 1].index;
+            *second = v[j].index;
+        }
+    free(v);
+    return WR_OK;
+}
+
 /* ============================================================ reader */
 
 struct wr_table_reader {
@@ -210,15 +244,17 @@ static wr_status parse_header(wr_table_reader *r, char *s, char *e)
         numeric += parse_double(a, b, &v) == 0;
         r->names[j] = strndup(a, (size_t)(b - a));
         if (!r->names[j]) return wr__fail(WR_ERR_NOMEM, "out of memory reading a header");
-        for (size_t i = 0; i < j; i++)
-            if (strcmp(r->names[i], r->names[j]) == 0)
-                return wr__fail(WR_ERR_FORMAT, "table '%s': line 1, column %zu: "
-                                "duplicate column name '%s' (also column %zu)",
-                                r->path, j + 1, r->names[j], i + 1);
         r->slot[j] = (int)j;
         s = fe + 1;
     }
     if (numeric == n) return header_error(r, "no header (the first line holds numbers)");
+    size_t i = 0, k = 0;
+    wr_status st = find_duplicate((const char *const *)r->names, n, &i, &k);
+    if (st) return st;
+    if (k < n)
+        return wr__fail(WR_ERR_FORMAT, "table '%s': line 1, column %zu: "
+                        "duplicate column name '%s' (also column %zu)",
+                        r->path, k + 1, r->names[k], i + 1);
     r->nsel = n;
     return WR_OK;
 }
@@ -588,12 +624,13 @@ static wr_status check_names(const char *fn, const char *const *names, size_t n)
             return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'names[%zu]' = '%s': "
                             "a column name must be non-empty, without commas, "
                             "quotes, line breaks or outer blanks", fn, j, names[j]);
-        for (size_t i = 0; i < j; i++)
-            if (strcmp(names[i], names[j]) == 0)
-                return wr__fail(WR_ERR_INVALID_ARG, "%s: column name '%s' "
-                                "repeated (names[%zu] and names[%zu])", fn,
-                                names[j], i, j);
     }
+    size_t i = 0, k = 0;
+    wr_status st = find_duplicate(names, n, &i, &k);
+    if (st) return st;
+    if (k < n)
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: column name '%s' repeated "
+                        "(names[%zu] and names[%zu])", fn, names[k], i, k);
     return WR_OK;
 }
 
