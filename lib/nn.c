@@ -1,0 +1,286 @@
+/*
+ * lib/nn.c -- dense MLP forward/backward on cblas_sgemm, and Adam.
+ *
+ * Every layer is one sgemm over the whole block of rows (forward
+ * Z = A W^T; backward dW = G^T A and dA = G W) followed by one fused
+ * elementwise loop (bias + activation, or activation derivative).  The
+ * derivatives are computed from the activations A alone (relu/elu/selu
+ * from sign and value, tanh as 1 - A^2), so the forward pass stores one
+ * block per layer and no pre-activations.
+ *
+ * exp() of ELU/SELU/tanh uses a branch-free polynomial (Cephes expf, rel.
+ * error ~2e-7) that the compiler vectorises; libm's expm1f is scalar and
+ * would cost more than the matrix products at these widths.
+ */
+#include "nn.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define SELU_LAMBDA 1.0507009873554804934f
+#define SELU_ALPHA 1.6732632423543772848f
+
+const char *wr__act_name(int act)
+{
+    static const char *const names[] = {"relu", "elu", "selu", "tanh"};
+    return act >= 0 && act <= 3 ? names[act] : "unknown";
+}
+
+wr_status wr__mlp_shape(wr__mlp *m, int d_in, const int *hidden, int n_hidden,
+                        int d_out, int act, const char *fn)
+{
+    if (d_in < 1 || d_out < 1 || n_hidden < 0 || n_hidden > WR__INTLIST_MAX)
+        return wr__fail(WR_ERR_INVALID_ARG,
+                        "%s: bad network shape (inputs %d, outputs %d, %d "
+                        "hidden layers)", fn, d_in, d_out, n_hidden);
+    if (act < WR__ACT_RELU || act > WR__ACT_TANH)
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: unknown activation %d", fn, act);
+    wr__mlp s;
+    memset(&s, 0, sizeof s);
+    s.n_layers = n_hidden + 1;
+    s.act = act;
+    s.size[0] = d_in;
+    for (int l = 0; l < n_hidden; l++) {
+        if (hidden[l] < 1 || hidden[l] > 1 << 16)
+            return wr__fail(WR_ERR_INVALID_ARG,
+                            "%s: hidden layer %d has width %d (1..65536)", fn,
+                            l, hidden[l]);
+        s.size[l + 1] = hidden[l];
+    }
+    s.size[s.n_layers] = d_out;
+    size_t off = 0;
+    for (int l = 0; l < s.n_layers; l++) {
+        size_t ni = (size_t)s.size[l], no = (size_t)s.size[l + 1];
+        s.off_w[l] = off;
+        off += no * ni; /* widths <= 65536 and <= 17 layers: no overflow */
+        s.off_b[l] = off;
+        off += no;
+        if (s.size[l + 1] > s.max_width) s.max_width = s.size[l + 1];
+    }
+    s.n_params = off;
+    *m = s;
+    return WR_OK;
+}
+
+void wr__mlp_init(const wr__mlp *m, float *theta, wr__rng *rng,
+                  float out_scale, const float *out_bias)
+{
+    double gain = (m->act == WR__ACT_RELU || m->act == WR__ACT_ELU) ? 2.0 : 1.0;
+    for (int l = 0; l < m->n_layers; l++) {
+        size_t ni = (size_t)m->size[l], no = (size_t)m->size[l + 1];
+        bool last = l == m->n_layers - 1;
+        /* uniform(-h, h) has variance h^2/3 = gain/fan_in */
+        double h = sqrt(3.0 * gain / (double)ni) * (last ? out_scale : 1.0);
+        float *w = theta + m->off_w[l], *b = theta + m->off_b[l];
+        for (size_t i = 0; i < no * ni; i++)
+            w[i] = (float)(h * (2.0 * wr__rng_uniform(rng) - 1.0));
+        for (size_t i = 0; i < no; i++) b[i] = last && out_bias ? out_bias[i] : 0.0f;
+    }
+}
+
+size_t wr__mlp_ws_floats(const wr__mlp *m, size_t rows)
+{
+    size_t per_row = 2 * (size_t)m->max_width;
+    for (int l = 1; l <= m->n_layers; l++) per_row += (size_t)m->size[l];
+    return per_row * rows;
+}
+
+/* Activation block of layer l (1-based) inside ws. */
+static float *act_block(const wr__mlp *m, float *ws, size_t rows, int l)
+{
+    size_t off = 0;
+    for (int i = 1; i < l; i++) off += (size_t)m->size[i];
+    return ws + off * rows;
+}
+
+/* ----------------------------------------------------- elementwise math */
+/* e^x for x <= 0 (Cephes expf): x = n ln2 + r, |r| <= ln2/2, 2^n from the
+ * exponent bits.  Inputs below -87 give ~0 (clamped), as expf would. */
+static inline float fast_exp_neg(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    const float shifter = 12582912.0f; /* 1.5 * 2^23: round to nearest */
+    float t = x * 1.44269504088896341f + shifter;
+    float n = t - shifter;
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { float f; int32_t i; } s;
+    s.i = ((int32_t)n + 127) << 23;
+    return p * s.f;
+}
+
+/* e^x - 1 for x <= 0: Taylor near 0 (where e^x - 1 would cancel). */
+static inline float fast_expm1_neg(float x)
+{
+    float tay = x * (1.0f + x * (0.5f + x * (1.0f / 6 + x * (1.0f / 24 +
+                x * (1.0f / 120 + x * (1.0f / 720))))));
+    float e = fast_exp_neg(x) - 1.0f;
+    return x > -0.25f ? tay : e;
+}
+
+static inline float fast_tanh(float z)
+{
+    /* tanh z = sign(z) (1 - e) / (1 + e), e = e^{-2|z|}; Taylor near 0 */
+    float a = z < 0 ? -z : z;
+    float em = fast_expm1_neg(-2.0f * a); /* e - 1 */
+    float t = -em / (2.0f + em);
+    float z2 = z * z;
+    float tay = a * (1.0f - z2 * (1.0f / 3 - z2 * (2.0f / 15)));
+    t = a < 0.05f ? tay : t;
+    return z < 0 ? -t : t;
+}
+
+static void bias_act(float *A, size_t rows, size_t no, const float *b, int act,
+                     bool linear)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *a = A + r * no;
+        if (linear) {
+#pragma omp simd
+            for (size_t j = 0; j < no; j++) a[j] += b[j];
+            continue;
+        }
+        switch (act) {
+        case WR__ACT_RELU:
+#pragma omp simd
+            for (size_t j = 0; j < no; j++) {
+                float z = a[j] + b[j];
+                a[j] = z > 0 ? z : 0.0f;
+            }
+            break;
+        case WR__ACT_ELU:
+#pragma omp simd
+            for (size_t j = 0; j < no; j++) {
+                float z = a[j] + b[j];
+                float e = fast_expm1_neg(z < 0 ? z : 0.0f);
+                a[j] = z > 0 ? z : e;
+            }
+            break;
+        case WR__ACT_SELU:
+#pragma omp simd
+            for (size_t j = 0; j < no; j++) {
+                float z = a[j] + b[j];
+                float e = SELU_ALPHA * fast_expm1_neg(z < 0 ? z : 0.0f);
+                a[j] = SELU_LAMBDA * (z > 0 ? z : e);
+            }
+            break;
+        default:
+#pragma omp simd
+            for (size_t j = 0; j < no; j++) a[j] = fast_tanh(a[j] + b[j]);
+        }
+    }
+}
+
+/* D *= act'(A), elementwise over n values. */
+static void act_grad(float *D, const float *A, size_t n, int act)
+{
+    switch (act) {
+    case WR__ACT_RELU:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) D[i] = A[i] > 0 ? D[i] : 0.0f;
+        break;
+    case WR__ACT_ELU: /* z <= 0: e^z = A + 1 */
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) D[i] *= A[i] > 0 ? 1.0f : A[i] + 1.0f;
+        break;
+    case WR__ACT_SELU: /* z <= 0: lambda alpha e^z = A + lambda alpha */
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            D[i] *= A[i] > 0 ? SELU_LAMBDA : A[i] + SELU_LAMBDA * SELU_ALPHA;
+        break;
+    default:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) D[i] *= 1.0f - A[i] * A[i];
+    }
+}
+
+/* ------------------------------------------------------ forward/backward */
+float *wr__mlp_forward(const wr__mlp *m, const float *theta, const float *X,
+                       size_t rows, float *ws)
+{
+    const float *in = X;
+    float *A = ws;
+    for (int l = 0; l < m->n_layers; l++) {
+        int ni = m->size[l], no = m->size[l + 1];
+        A = act_block(m, ws, rows, l + 1);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, no, ni,
+                    1.0f, in, ni, theta + m->off_w[l], ni, 0.0f, A, no);
+        bias_act(A, rows, (size_t)no, theta + m->off_b[l], m->act,
+                 l == m->n_layers - 1);
+        in = A;
+    }
+    return A;
+}
+
+static void column_sums(const float *G, size_t rows, size_t no, float *out)
+{
+    memset(out, 0, no * sizeof *out);
+    for (size_t r = 0; r < rows; r++) {
+        const float *g = G + r * no;
+#pragma omp simd
+        for (size_t j = 0; j < no; j++) out[j] += g[j];
+    }
+}
+
+void wr__mlp_backward(const wr__mlp *m, const float *theta, const float *X,
+                      size_t rows, float *ws, float *dout, float *grad)
+{
+    size_t acts = 0;
+    for (int l = 1; l <= m->n_layers; l++) acts += (size_t)m->size[l];
+    float *buf[2] = {ws + acts * rows, ws + (acts + (size_t)m->max_width) * rows};
+    float *G = dout;
+    int which = 0;
+    for (int l = m->n_layers - 1; l >= 0; l--) {
+        int ni = m->size[l], no = m->size[l + 1];
+        const float *Ain = l == 0 ? X : act_block(m, ws, rows, l);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, ni, (int)rows,
+                    1.0f, G, no, Ain, ni, 0.0f, grad + m->off_w[l], ni);
+        column_sums(G, rows, (size_t)no, grad + m->off_b[l]);
+        if (l == 0) break;
+        float *D = buf[which];
+        which ^= 1;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, ni, no,
+                    1.0f, G, no, theta + m->off_w[l], ni, 0.0f, D, ni);
+        act_grad(D, Ain, rows * (size_t)ni, m->act);
+        G = D;
+    }
+}
+
+/* ----------------------------------------------------------------- Adam */
+void wr__adam_step(const wr__mlp *m, wr__adam *a, float *theta,
+                   const float *grad, double lr, double l2)
+{
+    a->step++;
+    /* torch.optim.Adam: theta -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
+    double bc1 = 1.0 - pow(a->beta1, (double)a->step);
+    double bc2 = 1.0 - pow(a->beta2, (double)a->step);
+    const float b1 = (float)a->beta1, b2 = (float)a->beta2;
+    const float step = (float)(lr / bc1), isb2 = (float)(1.0 / sqrt(bc2));
+    const float eps = (float)a->eps;
+    for (int l = 0; l < m->n_layers; l++) {
+        size_t nw = (size_t)m->size[l] * (size_t)m->size[l + 1];
+        size_t nb = (size_t)m->size[l + 1];
+        size_t off = m->off_w[l];
+        for (int part = 0; part < 2; part++) {
+            const float decay = part == 0 ? (float)l2 : 0.0f; /* weights only */
+            size_t n = part == 0 ? nw : nb;
+            float *th = theta + off, *m1 = a->mom1 + off, *m2 = a->mom2 + off;
+            const float *g = grad + off;
+#pragma omp simd
+            for (size_t i = 0; i < n; i++) {
+                float gi = g[i] + decay * th[i];
+                m1[i] = b1 * m1[i] + (1.0f - b1) * gi;
+                m2[i] = b2 * m2[i] + (1.0f - b2) * gi * gi;
+                th[i] -= step * m1[i] / (__builtin_sqrtf(m2[i]) * isb2 + eps);
+            }
+            off += n;
+        }
+    }
+}
