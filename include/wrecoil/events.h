@@ -63,6 +63,72 @@ WR_API wr_status wr_recoil_features(size_t n_events, const int64_t *offsets,
                                     float *recoils, uint8_t *no_tk,
                                     float *targets);
 
+/* ========================================================== kinematics */
+/*
+ * Batch helpers for the observables of docs/recoil-features.md.  Recoil
+ * vectors h are read as (x, y) pairs with a row stride `h_stride` (floats
+ * from one event's x to the next, >= 2): 2 for a packed n x 2 array,
+ * WR_N_RECOIL to read one vector straight out of wr_recoil_features'
+ * `recoils` (pass recoils + WR_R_PF_X for PF).  GeV and radians; inputs
+ * must be finite and pt >= 0 (WR_ERR_INVALID_ARG naming the argument and
+ * index otherwise).  Thread-safe, no handle.
+ */
+
+/** Wraps an angle (rad) to (-pi, pi].  NaN for a non-finite input. */
+WR_API double wr_wrap_angle(double a);
+
+/**
+ * Transverse mass of n events from the lepton (lep_pt, lep_phi) and the
+ * recoil h: MT^2 = 2 (pt_l |pt_l + h| + pt_l^2 + pt_l . h), the neutrino
+ * being -(pt_l + h).  Writes mt[0..n-1] (GeV).
+ */
+WR_API wr_status wr_transverse_mass(size_t n, const float *lep_pt,
+                                    const float *lep_phi, const float *h,
+                                    size_t h_stride, float *mt);
+
+/**
+ * W-like Z: in each of n Z -> mu mu events the muon of charge
+ * `lepton_charge` (+1 or -1) stays the lepton and the other plays the
+ * neutrino.  mu_pt, mu_eta, mu_phi, mu_charge are n x 2 (the two muons of
+ * event i at [2i] and [2i+1]); the charges of a pair must be +1 and -1.
+ * The recoil h is the one of wr_recoil_features, both muons already
+ * removed: the neutrino muon is thus left out of the lepton and of the
+ * recoil, and -(pt_l + h) estimates it.  Outputs, each may be NULL:
+ *   lepton    n x 3: pt, eta, phi of the muon kept as the lepton
+ *   neutrino  n x 2: px, py of the muon playing the neutrino (the truth
+ *             that -(pt_l + h) estimates)
+ *   mt        n: transverse mass of the lepton and h (needs h)
+ */
+WR_API wr_status wr_wlike_z(size_t n, const float *mu_pt, const float *mu_eta,
+                            const float *mu_phi, const int32_t *mu_charge,
+                            const float *h, size_t h_stride, int lepton_charge,
+                            float *lepton, float *neutrino, float *mt);
+
+/** Columns of wr_boson_from_leptons' output rows. */
+enum { WR_V_PT = 0, WR_V_PL, WR_V_PHI, WR_V_M, WR_N_BOSON = 4 };
+
+/**
+ * The boson of n two-lepton events: pt, eta, phi are n x 2 (leptons of
+ * event i at [2i], [2i+1]), mass1/mass2 the lepton masses (GeV, e.g.
+ * 0.1056583755 for muons, 0 for a neutrino).  Writes boson (n x
+ * WR_N_BOSON): transverse momentum pT_V, longitudinal momentum pL_V (= pz),
+ * azimuth phi_V and invariant mass m_V.
+ */
+WR_API wr_status wr_boson_from_leptons(size_t n, const float *pt,
+                                       const float *eta, const float *phi,
+                                       double mass1, double mass2,
+                                       float *boson);
+
+/**
+ * The recoil observables y of any recoil definition h given the boson's
+ * transverse momentum vector v = pT_V (x, y; stride v_stride): y (n x 2) =
+ * (|h|, dphi(-pT_V direction, h)) with dphi(A, B) = wrap(phi_B - phi_A).
+ * For pT_V = 0 the direction of -pT_V is taken as pi.  Since h_true =
+ * -pT_V, the generator's recoil gives y = (pT_V, 0).
+ */
+WR_API wr_status wr_recoil_y(size_t n, const float *h, size_t h_stride,
+                             const float *v, size_t v_stride, float *y);
+
 /* ============================================================== tables */
 /*
  * CSV tables with a header line of column names, plain or gzip-compressed
