@@ -42,6 +42,13 @@ WR_API wr_status wr_qforest_set_params(wr_quantile_forest *f, const char *kv);
 /** Reads a parameter in string form into buf[len]. (const) */
 WR_API wr_status wr_qforest_get_param(const wr_quantile_forest *f,
                                       const char *key, char *buf, size_t len);
+/** Sets a numeric parameter (integer, real, boolean 0/1, or the index of a
+ *  choice) without going through a string.  Unchanged on error. */
+WR_API wr_status wr_qforest_set_param_num(wr_quantile_forest *f,
+                                          const char *key, double value);
+/** Reads a numeric parameter (choices as their index). (const) */
+WR_API wr_status wr_qforest_get_param_num(const wr_quantile_forest *f,
+                                          const char *key, double *value);
 
 /** Number of quantile levels and a copy of them into levels[n_levels]. (const) */
 WR_API size_t wr_qforest_n_levels(const wr_quantile_forest *f);
@@ -49,6 +56,10 @@ WR_API wr_status wr_qforest_levels(const wr_quantile_forest *f, double *levels,
                                    size_t n_levels);
 /** Number of features of the fitted model (0 when not fitted). (const) */
 WR_API size_t wr_qforest_n_features(const wr_quantile_forest *f);
+/** Boosting rounds kept in the fitted model: `rounds`, or fewer after early
+ *  stopping (the largest over levels with multi=independent); 0 when not
+ *  fitted. (const) */
+WR_API size_t wr_qforest_n_rounds(const wr_quantile_forest *f);
 
 /** Sets a progress callback for fit (stage "forest.fit", step = round,
  *  metric1/metric2 = train/validation mean pinball loss).  NULL removes it. */

@@ -1,0 +1,274 @@
+/* lib/forest_io.c -- the wr_quantile_forest model in memory and its
+ * payload (docs/forest.md, "Model payload").  Reading validates every
+ * count, index and value before anything is used, so a crafted file can
+ * neither read out of bounds nor make a tree walk loop. */
+#include "forest.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds on counts read from a payload (beyond the bytes-left check). */
+#define MAX_TREES_PER_GROUP ((size_t)WR__QF_MAX_ROUNDS)
+#define MAX_NODES ((size_t)2 * WR__QF_MAX_LEAVES - 1)
+
+wr__qf_model *wr__qf_model_new(size_t d, size_t Q, size_t n_groups)
+{
+    wr__qf_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        wr__fail(WR_ERR_NOMEM, "out of memory (forest model)");
+        return NULL;
+    }
+    m->d = d;
+    m->Q = Q;
+    m->n_groups = n_groups;
+    m->nbins = wr__calloc_array(d, 1, "forest bins");
+    m->edges = wr__calloc_array(d, WR__QF_MAX_BINS * sizeof(float), "forest edges");
+    m->init = wr__calloc_array(Q, sizeof(double), "forest initial scores");
+    m->groups = wr__calloc_array(n_groups, sizeof *m->groups, "forest groups");
+    if (!m->nbins || !m->edges || !m->init || !m->groups) {
+        wr__qf_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void wr__qf_tree_free(wr__qf_tree *t)
+{
+    if (!t) return;
+    free(t->nodes);
+    free(t->values);
+    t->nodes = NULL;
+    t->values = NULL;
+}
+
+void wr__qf_group_truncate(wr__qf_group *g, size_t n)
+{
+    while (g->n_trees > n) wr__qf_tree_free(&g->trees[--g->n_trees]);
+}
+
+void wr__qf_model_free(wr__qf_model *m)
+{
+    if (!m) return;
+    for (size_t g = 0; m->groups && g < m->n_groups; g++) {
+        wr__qf_group_truncate(&m->groups[g], 0);
+        free(m->groups[g].trees);
+    }
+    free(m->groups);
+    free(m->nbins);
+    free(m->edges);
+    free(m->init);
+    free(m);
+}
+
+wr_status wr__qf_group_push(wr__qf_group *g, wr__qf_tree *t)
+{
+    if (g->n_trees == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 64;
+        size_t bytes;
+        if (!wr__mul_size(cap, sizeof *g->trees, &bytes))
+            return wr__fail(WR_ERR_NOMEM, "too many trees");
+        wr__qf_tree *nt = realloc(g->trees, bytes);
+        if (!nt) return wr__fail(WR_ERR_NOMEM, "out of memory (forest trees)");
+        g->trees = nt;
+        g->cap = cap;
+    }
+    g->trees[g->n_trees++] = *t;
+    memset(t, 0, sizeof *t);
+    return WR_OK;
+}
+
+/* ------------------------------------------------------------ write */
+
+static void write_tree(wr__writer *w, const wr__qf_tree *t, size_t width)
+{
+    wr__w_u64(w, t->n_nodes);
+    for (uint32_t j = 0; j < t->n_nodes; j++) {
+        const wr__qf_node *nd = &t->nodes[j];
+        wr__w_u32(w, nd->feature);
+        wr__w_u8(w, nd->bin);
+        wr__w_u8(w, nd->leaf);
+        wr__w_u32(w, (uint32_t)nd->child);
+    }
+    wr__w_u64(w, t->n_leaves);
+    wr__w_f32s(w, t->values, (size_t)t->n_leaves * width);
+}
+
+wr_status wr__qf_write(wr__writer *w, const wr__qf_params *p,
+                       const double *levels, const wr__qf_model *m)
+{
+    wr__params_write(w, &wr__qf_param_table, p);
+    wr__w_u64(w, m->Q);
+    wr__w_f64s(w, levels, m->Q);
+    wr__w_u64(w, m->d);
+    for (size_t f = 0; f < m->d; f++) {
+        wr__w_u8(w, m->nbins[f]);
+        wr__w_f32s(w, m->edges + f * WR__QF_MAX_BINS, m->nbins[f] - 1u);
+    }
+    wr__w_f64s(w, m->init, m->Q);
+    wr__w_u64(w, m->n_groups);
+    for (size_t g = 0; g < m->n_groups; g++) {
+        const wr__qf_group *gr = &m->groups[g];
+        wr__w_u64(w, gr->q0);
+        wr__w_u64(w, gr->q1);
+        wr__w_u64(w, gr->n_trees);
+        for (size_t k = 0; k < gr->n_trees; k++)
+            write_tree(w, &gr->trees[k], gr->q1 - gr->q0);
+    }
+    return wr__w_status(w);
+}
+
+/* ------------------------------------------------------------- read */
+
+static wr_status bad(const char *what, size_t a, size_t b)
+{
+    return wr__fail(WR_ERR_FORMAT, "forest payload: %s (%zu, %zu)", what, a, b);
+}
+
+static wr_status read_edges(wr__reader *r, wr__qf_model *m)
+{
+    for (size_t f = 0; f < m->d; f++) {
+        unsigned nb = wr__r_u8(r);
+        if (r->failed) break;
+        if (nb < 1 || nb > WR__QF_MAX_BINS) return bad("bin count out of range", f, nb);
+        float *e = m->edges + f * WR__QF_MAX_BINS;
+        wr__r_f32s(r, e, nb - 1u);
+        for (unsigned b = 0; b + 1 < nb && !r->failed; b++)
+            if (!isfinite(e[b]) || (b > 0 && !(e[b] > e[b - 1])))
+                return bad("bin edges not finite and increasing", f, b);
+        m->nbins[f] = (uint8_t)nb;
+    }
+    return wr__r_status(r, "forest bin edges", false);
+}
+
+static wr_status check_node(const wr__qf_model *m, const wr__qf_node *nd,
+                            size_t j, size_t n_nodes, size_t n_leaves)
+{
+    if (nd->leaf > 1) return bad("node flag not 0/1", j, nd->leaf);
+    if (nd->leaf) {
+        if (nd->child < 0 || (size_t)nd->child >= n_leaves)
+            return bad("leaf value index out of range", j, (size_t)nd->child);
+        return WR_OK;
+    }
+    if (nd->feature >= m->d) return bad("node feature out of range", j, nd->feature);
+    if (nd->bin + 1u >= m->nbins[nd->feature]) return bad("node bin out of range", j, nd->bin);
+    /* children after the parent: every walk moves forward and ends */
+    if (nd->child <= 0 || (size_t)nd->child <= j || (size_t)nd->child + 1 >= n_nodes)
+        return bad("node child index out of range", j, (size_t)nd->child);
+    return WR_OK;
+}
+
+static wr_status read_tree(wr__reader *r, const wr__qf_model *m, size_t width,
+                           wr__qf_tree *t)
+{
+    memset(t, 0, sizeof *t);
+    size_t nn = wr__r_count(r, 10, MAX_NODES);
+    if (r->failed || nn == 0) return bad("node count", nn, MAX_NODES);
+    t->nodes = wr__alloc_array(nn, sizeof *t->nodes, "forest tree");
+    if (!t->nodes) return WR_ERR_NOMEM;
+    t->n_nodes = (uint32_t)nn;
+    for (size_t j = 0; j < nn; j++) {
+        uint32_t feat = wr__r_u32(r);
+        t->nodes[j].bin = wr__r_u8(r);
+        t->nodes[j].leaf = wr__r_u8(r);
+        t->nodes[j].child = (int32_t)wr__r_u32(r);
+        if (feat > WR__QF_MAX_FEATURES) return bad("node feature out of range", j, feat);
+        t->nodes[j].feature = (uint16_t)feat;
+    }
+    size_t nl = wr__r_count(r, width * sizeof(float), (nn + 1) / 2);
+    if (r->failed || nl == 0) return bad("leaf count", nl, nn);
+    for (size_t j = 0; j < nn; j++) {
+        wr_status st = check_node(m, &t->nodes[j], j, nn, nl);
+        if (st != WR_OK) return st;
+    }
+    t->n_leaves = (uint32_t)nl;
+    t->values = wr__alloc_array(nl * width, sizeof(float), "forest tree");
+    if (!t->values) return WR_ERR_NOMEM;
+    wr__r_f32s(r, t->values, nl * width);
+    for (size_t v = 0; v < nl * width; v++)
+        if (!isfinite(t->values[v])) return bad("leaf value not finite", v, 0);
+    return wr__r_status(r, "forest tree", false);
+}
+
+static wr_status read_groups(wr__reader *r, wr__qf_model *m)
+{
+    size_t next = 0;
+    for (size_t g = 0; g < m->n_groups; g++) {
+        wr__qf_group *gr = &m->groups[g];
+        size_t q0 = (size_t)wr__r_u64(r), q1 = (size_t)wr__r_u64(r);
+        if (r->failed) break;
+        if (q0 != next || q1 <= q0 || q1 > m->Q) return bad("group levels", q0, q1);
+        next = q1;
+        gr->q0 = q0;
+        gr->q1 = q1;
+        size_t nt = wr__r_count(r, 18, MAX_TREES_PER_GROUP);
+        if (r->failed) break;
+        for (size_t k = 0; k < nt; k++) {
+            wr__qf_tree t;
+            wr_status st = read_tree(r, m, q1 - q0, &t);
+            if (st == WR_OK) st = wr__qf_group_push(gr, &t);
+            if (st != WR_OK) {
+                wr__qf_tree_free(&t);
+                return st;
+            }
+        }
+    }
+    if (!r->failed && next != m->Q) return bad("groups do not cover the levels", next, m->Q);
+    return wr__r_status(r, "forest groups", false);
+}
+
+static wr_status read_header(wr__reader *r, wr__qf_params *p, double **levels,
+                             size_t *Q, size_t *d)
+{
+    wr_status st = wr__params_read(r, &wr__qf_param_table, p);
+    if (st != WR_OK) return st;
+    *Q = wr__r_count(r, sizeof(double), WR__QF_MAX_LEVELS);
+    if (r->failed || *Q == 0) return bad("level count", *Q, WR__QF_MAX_LEVELS);
+    *levels = wr__alloc_array(*Q, sizeof(double), "forest levels");
+    if (!*levels) return WR_ERR_NOMEM;
+    wr__r_f64s(r, *levels, *Q);
+    if (wr__check_levels("forest payload", "levels", *levels, *Q) != WR_OK)
+        return WR_ERR_FORMAT;
+    *d = wr__r_count(r, 1, WR__QF_MAX_FEATURES);
+    if (r->failed || *d == 0) return bad("feature count", *d, WR__QF_MAX_FEATURES);
+    return WR_OK;
+}
+
+wr_status wr__qf_read(wr__reader *r, wr__qf_params *p, double **levels,
+                      wr__qf_model **out)
+{
+    size_t Q = 0, d = 0;
+    *levels = NULL;
+    *out = NULL;
+    wr_status st = read_header(r, p, levels, &Q, &d);
+    wr__qf_model *m = NULL;
+    if (st == WR_OK) {
+        /* the group count is read after the edges; allocate groups then */
+        m = wr__qf_model_new(d, Q, 0);
+        st = m ? read_edges(r, m) : WR_ERR_NOMEM;
+    }
+    if (st == WR_OK) {
+        wr__r_f64s(r, m->init, Q);
+        for (size_t q = 0; q < Q && !r->failed; q++)
+            if (!isfinite(m->init[q])) st = bad("initial score not finite", q, 0);
+    }
+    if (st == WR_OK) {
+        size_t G = wr__r_count(r, 24, Q);
+        if (r->failed || G == 0) st = bad("group count", G, Q);
+        else {
+            free(m->groups);
+            m->groups = wr__calloc_array(G, sizeof *m->groups, "forest groups");
+            m->n_groups = m->groups ? G : 0;
+            st = m->groups ? read_groups(r, m) : WR_ERR_NOMEM;
+        }
+    }
+    if (st == WR_OK) st = wr__r_status(r, "forest payload", true);
+    if (st != WR_OK) {
+        wr__qf_model_free(m);
+        free(*levels);
+        *levels = NULL;
+        return st == WR_ERR_NOMEM ? st : WR_ERR_FORMAT;
+    }
+    *out = m;
+    return WR_OK;
+}

@@ -1,0 +1,688 @@
+/* lib/forest_tree.c -- growing one histogram tree with vector leaves.
+ *
+ * Gradients.  For level q the pinball gradient of row i is
+ *   g_iq = w_i (1[y_i < F_iq] - tau_q)
+ * and the hessian is taken as w_i (constant, as the peers do).  Within a
+ * group the scores F_i. are non-decreasing in q (sorted leaf vectors, see
+ * below), so the levels with a negative residual are a suffix: with
+ * k_i = #{q : F_iq <= y_i} they are exactly q >= k_i.  A histogram cell
+ * (feature, bin) therefore only needs the weight per value of k (Qg + 1
+ * counters) and a row count; the negative weight of level q is the prefix
+ * sum over k <= q.  One increment per row and feature serves all levels.
+ *
+ * Weights are accumulated as integers (fixed point, scale 2^e, exact for
+ * unit weights), so histograms, their subtraction and the parallel
+ * reduction are exact and the model does not depend on the thread count.
+ *
+ * Leaves.  The split gain is the sum over the group's levels of the usual
+ * G^2 / (H + l2) gains.  Leaf values are then re-estimated as the weighted
+ * tau_q-quantile of the residuals y - F_q of the leaf's rows, times the
+ * learning rate, and then rearranged (see rearrange()) so that the scores
+ * of every row of the leaf stay non-decreasing in q. */
+#include "forest.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBIN 256
+/* Below this many (row x feature) cells a histogram is built by one
+ * thread: waking the pool costs more than it saves. */
+#define PAR_HIST_CELLS 131072
+/* Per-thread scratch for the leaf quantiles (floats). */
+#define QSCRATCH ((size_t)1 << 22)
+
+typedef struct open_leaf {
+    size_t start, end;   /* rows idx[start, end) */
+    int node, depth;
+    uint64_t *hist;      /* NULL once final */
+    double gain;         /* best split gain, <= 0: none */
+    int fi, bin;         /* best split: chosen-feature index, bin */
+} open_leaf;
+
+struct wr__qf_trainer {
+    const wr__qf_params *p;
+    const wr__qf_model *m;
+    wr__qf_train_data D;
+    wr__pool *pool;
+    int nt;
+    uint64_t *wfix;      /* fixed-point weights, NULL for unit weights */
+    double inv_scale;    /* 1 / fixed-point scale */
+    uint8_t *k;          /* per row: #levels of the group with F <= y */
+    uint32_t *idx, *tmp; /* row indices of the tree, partition scratch */
+    size_t max_group, hsize_max;
+    uint64_t **thist;    /* per thread histogram */
+    bool *used;          /* per thread: histogram touched in this build */
+    uint64_t **hbuf;     /* free list of leaf histograms */
+    size_t n_hbuf, cap_hbuf;
+    float **qv, **qw, **qw2; /* per thread quantile scratch */
+    size_t qcap;
+    /* current tree */
+    size_t q0, Qg, S;    /* group, width, cell stride (Qg + 2) */
+    int nf;
+    int *feats;          /* chosen features */
+    size_t *hoff;        /* histogram offset of chosen feature fi */
+    size_t hsize;
+    open_leaf *leaves;
+    int n_leaves;
+    wr__qf_node *nodes;
+    int n_nodes;
+};
+
+/* ------------------------------------------------------------ setup */
+
+static wr_status fixed_weights(wr__qf_trainer *t)
+{
+    if (!t->D.w) {
+        t->inv_scale = 1.0;
+        return WR_OK;
+    }
+    double total = 0.0;
+    for (size_t i = 0; i < t->D.n; i++) total += t->D.w[i];
+    /* Largest power of two keeping the total below 2^62; at most 2^40. */
+    int e = 0;
+    frexp(ldexp(1.0, 62) / (total * 1.0000001), &e);
+    e -= 1;
+    if (e > 40) e = 40;
+    double scale = ldexp(1.0, e);
+    t->wfix = wr__alloc_array(t->D.n, sizeof *t->wfix, "forest weights");
+    if (!t->wfix) return WR_ERR_NOMEM;
+    for (size_t i = 0; i < t->D.n; i++) t->wfix[i] = (uint64_t)llround(t->D.w[i] * scale);
+    t->inv_scale = 1.0 / scale;
+    return WR_OK;
+}
+
+static float **alloc_per_thread(int nt, size_t n, const char *what)
+{
+    float **a = calloc((size_t)nt, sizeof *a);
+    if (!a) return NULL;
+    for (int i = 0; i < nt; i++) {
+        a[i] = wr__alloc_array(n, sizeof(float), what);
+        if (!a[i]) {
+            for (int k = 0; k < i; k++) free(a[k]);
+            free(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static void free_per_thread(void **a, int nt)
+{
+    if (!a) return;
+    for (int i = 0; i < nt; i++) free(a[i]);
+    free(a);
+}
+
+static wr_status alloc_trainer(wr__qf_trainer *t)
+{
+    size_t n = t->D.n, d = t->D.d, L = (size_t)t->p->max_leaves;
+    size_t bins_total = 0;
+    for (size_t f = 0; f < d; f++) bins_total += t->m->nbins[f];
+    if (!wr__mul_size(bins_total, t->max_group + 2, &t->hsize_max) ||
+        t->hsize_max > ((size_t)1 << 27))
+        return wr__fail(WR_ERR_NOMEM,
+                        "forest: histograms of %zu features x %zu levels too "
+                        "large; use fewer levels or multi=independent",
+                        d, t->max_group);
+    t->k = wr__alloc_array(n, 1, "forest row levels");
+    t->idx = wr__alloc_array(n, sizeof *t->idx, "forest rows");
+    t->tmp = wr__alloc_array(n, sizeof *t->tmp, "forest rows");
+    t->feats = wr__alloc_array(d, sizeof *t->feats, "forest features");
+    t->hoff = wr__alloc_array(d, sizeof *t->hoff, "forest features");
+    t->leaves = wr__alloc_array(L, sizeof *t->leaves, "forest leaves");
+    t->nodes = wr__alloc_array(2 * L, sizeof *t->nodes, "forest nodes");
+    t->hbuf = wr__calloc_array(L + 1, sizeof *t->hbuf, "forest histograms");
+    t->thist = wr__calloc_array((size_t)t->nt, sizeof *t->thist, "forest histograms");
+    t->used = wr__calloc_array((size_t)t->nt, sizeof *t->used, "forest histograms");
+    if (!t->used || !t->k || !t->idx || !t->tmp || !t->feats || !t->hoff || !t->leaves ||
+        !t->nodes || !t->hbuf || !t->thist)
+        return WR_ERR_NOMEM;
+    t->cap_hbuf = L + 1;
+    for (int i = 0; i < t->nt; i++) {
+        t->thist[i] = wr__alloc_array(t->hsize_max, sizeof(uint64_t), "forest histograms");
+        if (!t->thist[i]) return WR_ERR_NOMEM;
+    }
+    size_t full = n * t->max_group;
+    t->qcap = full / t->max_group == n && full < QSCRATCH ? full : QSCRATCH;
+    if (t->qcap < n) t->qcap = n; /* one level of the largest leaf */
+    t->qv = alloc_per_thread(t->nt, t->qcap, "forest quantile scratch");
+    if (!t->qv) return wr__fail(WR_ERR_NOMEM, "out of memory (forest scratch)");
+    if (t->D.w) {
+        t->qw = alloc_per_thread(t->nt, n, "forest quantile scratch");
+        t->qw2 = alloc_per_thread(t->nt, n, "forest quantile scratch");
+        if (!t->qw || !t->qw2)
+            return wr__fail(WR_ERR_NOMEM, "out of memory (forest scratch)");
+    }
+    return WR_OK;
+}
+
+wr__qf_trainer *wr__qf_trainer_create(const wr__qf_params *p,
+                                      const wr__qf_model *m,
+                                      const wr__qf_train_data *data,
+                                      size_t max_group, wr__pool *pool)
+{
+    wr__qf_trainer *t = calloc(1, sizeof *t);
+    if (!t) {
+        wr__fail(WR_ERR_NOMEM, "out of memory (forest trainer)");
+        return NULL;
+    }
+    t->p = p;
+    t->m = m;
+    t->D = *data;
+    t->pool = pool;
+    t->nt = wr__pool_threads(pool);
+    t->max_group = max_group;
+    if (fixed_weights(t) != WR_OK || alloc_trainer(t) != WR_OK) {
+        wr__qf_trainer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void wr__qf_trainer_free(wr__qf_trainer *t)
+{
+    if (!t) return;
+    free(t->wfix);
+    free(t->used);
+    free(t->k);
+    free(t->idx);
+    free(t->tmp);
+    free(t->feats);
+    free(t->hoff);
+    free(t->leaves);
+    free(t->nodes);
+    if (t->hbuf)
+        for (size_t i = 0; i < t->n_hbuf; i++) free(t->hbuf[i]);
+    free(t->hbuf);
+    free_per_thread((void **)t->thist, t->thist ? t->nt : 0);
+    free_per_thread((void **)t->qv, t->nt);
+    free_per_thread((void **)t->qw, t->nt);
+    free_per_thread((void **)t->qw2, t->nt);
+    free(t);
+}
+
+static uint64_t *take_hist(wr__qf_trainer *t)
+{
+    if (t->n_hbuf > 0) return t->hbuf[--t->n_hbuf];
+    return wr__alloc_array(t->hsize_max, sizeof(uint64_t), "forest histogram");
+}
+
+static void give_hist(wr__qf_trainer *t, uint64_t *h)
+{
+    if (!h) return;
+    if (t->n_hbuf < t->cap_hbuf) t->hbuf[t->n_hbuf++] = h;
+    else free(h);
+}
+
+/* ------------------------------------------------------- row levels */
+
+typedef struct k_job {
+    wr__qf_trainer *t;
+} k_job;
+
+static void k_range(void *ctx, size_t b, size_t e, int tid)
+{
+    (void)tid;
+    wr__qf_trainer *t = ((k_job *)ctx)->t;
+    size_t Q = t->D.Q, Qg = t->Qg;
+    for (size_t j = b; j < e; j++) {
+        size_t i = t->idx[j];
+        const float *F = t->D.F + i * Q + t->q0;
+        float y = t->D.y[i];
+        unsigned c = 0;
+        for (size_t q = 0; q < Qg; q++) c += F[q] <= y;
+        t->k[i] = (uint8_t)c;
+    }
+}
+
+/* --------------------------------------------------------- histogram */
+
+typedef struct hist_job {
+    wr__qf_trainer *t;
+    const uint32_t *rows;
+    bool *used;          /* per thread: buffer touched */
+} hist_job;
+
+static void hist_rows(wr__qf_trainer *t, const uint32_t *rows, size_t b,
+                      size_t e, uint64_t *h)
+{
+    size_t d = t->D.d, S = t->S, cnt = S - 1;
+    int nf = t->nf;
+    const int *feats = t->feats;
+    const size_t *hoff = t->hoff;
+    const uint8_t *bins = t->D.bins, *kk = t->k;
+    for (size_t j = b; j < e; j++) {
+        size_t i = rows[j];
+        const uint8_t *xb = bins + i * d;
+        size_t k = kk[i];
+        uint64_t wf = t->wfix ? t->wfix[i] : 1u;
+        for (int fi = 0; fi < nf; fi++) {
+            uint64_t *c = h + hoff[fi] + (size_t)xb[feats[fi]] * S;
+            c[k] += wf;
+            c[cnt] += 1u;
+        }
+    }
+}
+
+static void hist_range(void *ctx, size_t b, size_t e, int tid)
+{
+    hist_job *j = ctx;
+    uint64_t *h = j->t->thist[tid];
+    if (!j->used[tid]) {
+        memset(h, 0, j->t->hsize * sizeof *h);
+        j->used[tid] = true;
+    }
+    hist_rows(j->t, j->rows, b, e, h);
+}
+
+static void build_hist(wr__qf_trainer *t, size_t start, size_t end,
+                       uint64_t *h)
+{
+    size_t m = end - start;
+    memset(h, 0, t->hsize * sizeof *h);
+    if (t->nt == 1 || m * (size_t)t->nf < PAR_HIST_CELLS) {
+        hist_rows(t, t->idx + start, 0, m, h);
+        return;
+    }
+    bool *used = t->used;
+    int nt = t->nt;
+    memset(used, 0, (size_t)nt * sizeof *used);
+    hist_job j = {t, t->idx + start, used};
+    wr__pool_for(t->pool, m, 4096, hist_range, &j);
+    /* integer sums: the reduction order cannot change the result */
+    for (int k = 0; k < nt; k++) {
+        if (!used[k]) continue;
+        const uint64_t *s = t->thist[k];
+        for (size_t c = 0; c < t->hsize; c++) h[c] += s[c];
+    }
+}
+
+/* ------------------------------------------------------------ splits */
+
+typedef struct split_eval {
+    double H, parent;    /* node weight, parent term */
+    uint64_t cnt;
+    uint64_t tot[WR__QF_MAX_LEVELS + 2];
+} split_eval;
+
+/* Sum over levels of G_q^2 / (H + l2) with G_q = Wneg_q - tau_q H, from
+ * per-k weights `cell` (fixed point); `sub` (optional) is subtracted. */
+static double level_term(const wr__qf_trainer *t, const uint64_t *cell,
+                         const uint64_t *sub, double H)
+{
+    double den = H + t->p->l2;
+    if (!(den > 0.0)) return 0.0;
+    const double *tau = t->D.tau + t->q0;
+    uint64_t cum = 0;
+    double s = 0.0;
+    for (size_t q = 0; q < t->Qg; q++) {
+        cum += sub ? cell[q] - sub[q] : cell[q];
+        double G = (double)cum * t->inv_scale - tau[q] * H;
+        s += G * G;
+    }
+    return s / den;
+}
+
+static void node_totals(const wr__qf_trainer *t, const uint64_t *h,
+                        split_eval *ev)
+{
+    size_t S = t->S;
+    unsigned nb = t->m->nbins[t->feats[0]];
+    memset(ev->tot, 0, S * sizeof ev->tot[0]);
+    for (unsigned b = 0; b < nb; b++)
+        for (size_t k = 0; k < S; k++) ev->tot[k] += h[b * S + k];
+    uint64_t wsum = 0;
+    for (size_t k = 0; k + 1 < S; k++) wsum += ev->tot[k];
+    ev->H = (double)wsum * t->inv_scale;
+    ev->cnt = ev->tot[S - 1];
+    ev->parent = level_term(t, ev->tot, NULL, ev->H);
+}
+
+static void best_split(wr__qf_trainer *t, open_leaf *L)
+{
+    const wr__qf_params *p = t->p;
+    L->gain = 0.0;
+    size_t m = L->end - L->start;
+    if (m < 2 * (size_t)p->min_samples_leaf) return;
+    if (p->max_depth > 0 && L->depth >= p->max_depth) return;
+    split_eval ev;
+    node_totals(t, L->hist, &ev);
+    size_t S = t->S;
+    uint64_t left[WR__QF_MAX_LEVELS + 2];
+    for (int fi = 0; fi < t->nf; fi++) {
+        const uint64_t *h = L->hist + t->hoff[fi];
+        unsigned nb = t->m->nbins[t->feats[fi]];
+        memset(left, 0, S * sizeof left[0]);
+        uint64_t lw = 0;
+        for (unsigned b = 0; b + 1 < nb; b++) {
+            const uint64_t *c = h + (size_t)b * S;
+            for (size_t k = 0; k + 1 < S; k++) {
+                left[k] += c[k];
+                lw += c[k];
+            }
+            left[S - 1] += c[S - 1];
+            uint64_t lc = left[S - 1], rc = ev.cnt - lc;
+            if (lc < (uint64_t)p->min_samples_leaf) continue;
+            if (rc < (uint64_t)p->min_samples_leaf) break;
+            double HL = (double)lw * t->inv_scale, HR = ev.H - HL;
+            if (HL < p->min_weight_leaf) continue;
+            if (HR < p->min_weight_leaf) break;
+            double g = level_term(t, left, NULL, HL) +
+                       level_term(t, ev.tot, left, HR) - ev.parent;
+            if (g > L->gain) {
+                L->gain = g;
+                L->fi = fi;
+                L->bin = (int)b;
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------- partition */
+
+/* Stable partition of idx[start, end) by bin <= split; returns the
+ * boundary.  Stability keeps row order increasing (cache friendly). */
+static size_t partition(wr__qf_trainer *t, const open_leaf *L)
+{
+    size_t d = t->D.d, f = (size_t)t->feats[L->fi];
+    uint8_t split = (uint8_t)L->bin;
+    const uint8_t *bins = t->D.bins;
+    uint32_t *idx = t->idx, *tmp = t->tmp;
+    size_t wl = L->start, nr = 0;
+    for (size_t j = L->start; j < L->end; j++) {
+        uint32_t i = idx[j];
+        if (bins[(size_t)i * d + f] <= split) idx[wl++] = i;
+        else tmp[nr++] = i;
+    }
+    memcpy(idx + wl, tmp, nr * sizeof *tmp);
+    return wl;
+}
+
+/* ----------------------------------------------------------- growing */
+
+static void sample_rows(wr__qf_trainer *t, wr__rng *rng, size_t *m)
+{
+    size_t n = t->D.n, c = 0;
+    if (t->p->subsample >= 1.0) {
+        for (size_t i = 0; i < n; i++) t->idx[i] = (uint32_t)i;
+        *m = n;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (wr__rng_uniform(rng) < t->p->subsample) t->idx[c++] = (uint32_t)i;
+    if (c == 0) t->idx[c++] = (uint32_t)wr__rng_below(rng, n);
+    *m = c;
+}
+
+static void choose_features(wr__qf_trainer *t, wr__rng *rng)
+{
+    size_t d = t->D.d;
+    size_t nf = (size_t)llround(t->p->colsample * (double)d);
+    if (nf < 1) nf = 1;
+    if (nf > d) nf = d;
+    for (size_t f = 0; f < d; f++) t->feats[f] = (int)f;
+    if (nf < d) { /* partial Fisher-Yates, then ascending order */
+        for (size_t a = 0; a < nf; a++) {
+            size_t b = a + (size_t)wr__rng_below(rng, d - a);
+            int x = t->feats[a];
+            t->feats[a] = t->feats[b];
+            t->feats[b] = x;
+        }
+        for (size_t a = 1; a < nf; a++)
+            for (size_t b = a; b > 0 && t->feats[b - 1] > t->feats[b]; b--) {
+                int x = t->feats[b];
+                t->feats[b] = t->feats[b - 1];
+                t->feats[b - 1] = x;
+            }
+    }
+    t->nf = (int)nf;
+    size_t off = 0;
+    for (size_t fi = 0; fi < nf; fi++) {
+        t->hoff[fi] = off;
+        off += (size_t)t->m->nbins[t->feats[fi]] * t->S;
+    }
+    t->hsize = off;
+}
+
+static int pick_leaf(const wr__qf_trainer *t)
+{
+    int best = -1;
+    for (int l = 0; l < t->n_leaves; l++)
+        if (t->leaves[l].hist && t->leaves[l].gain > 0.0 &&
+            (best < 0 || t->leaves[l].gain > t->leaves[best].gain))
+            best = l;
+    return best;
+}
+
+static void finish_leaf(wr__qf_trainer *t, open_leaf *L)
+{
+    if (L->gain <= 0.0) {
+        give_hist(t, L->hist);
+        L->hist = NULL;
+    }
+}
+
+/* Splits leaf l into itself (left child) and a new leaf (right child). */
+static wr_status split_leaf(wr__qf_trainer *t, int l)
+{
+    open_leaf *P = &t->leaves[l];
+    size_t mid = partition(t, P);
+    int c = t->n_nodes;
+    t->nodes[P->node] = (wr__qf_node){(uint16_t)t->feats[P->fi],
+                                      (uint8_t)P->bin, 0, c};
+    t->n_nodes += 2;
+    open_leaf Lf = {P->start, mid, c, P->depth + 1, NULL, 0.0, 0, 0};
+    open_leaf Rt = {mid, P->end, c + 1, P->depth + 1, NULL, 0.0, 0, 0};
+    open_leaf *small = (mid - P->start <= P->end - mid) ? &Lf : &Rt;
+    open_leaf *large = small == &Lf ? &Rt : &Lf;
+    uint64_t *ph = P->hist;
+    small->hist = take_hist(t);
+    if (!small->hist) return WR_ERR_NOMEM;
+    build_hist(t, small->start, small->end, small->hist);
+    for (size_t c2 = 0; c2 < t->hsize; c2++) ph[c2] -= small->hist[c2];
+    large->hist = ph; /* subtraction trick: parent - small */
+    best_split(t, &Lf);
+    best_split(t, &Rt);
+    t->leaves[l] = Lf;
+    t->leaves[t->n_leaves++] = Rt;
+    finish_leaf(t, &t->leaves[l]);
+    finish_leaf(t, &t->leaves[t->n_leaves - 1]);
+    return WR_OK;
+}
+
+static wr_status grow_structure(wr__qf_trainer *t, size_t m)
+{
+    t->n_nodes = 1;
+    t->n_leaves = 1;
+    open_leaf *R = &t->leaves[0];
+    *R = (open_leaf){0, m, 0, 0, take_hist(t), 0.0, 0, 0};
+    if (!R->hist) return WR_ERR_NOMEM;
+    if (t->nt > 1 && m * (size_t)t->D.Q > PAR_HIST_CELLS) {
+        k_job kj = {t};
+        wr__pool_for(t->pool, m, 8192, k_range, &kj);
+    } else {
+        k_job kj = {t};
+        k_range(&kj, 0, m, 0);
+    }
+    build_hist(t, 0, m, R->hist);
+    best_split(t, R);
+    finish_leaf(t, R);
+    wr_status st = WR_OK;
+    while (st == WR_OK && t->n_leaves < t->p->max_leaves) {
+        int l = pick_leaf(t);
+        if (l < 0) break;
+        st = split_leaf(t, l);
+    }
+    for (int l = 0; l < t->n_leaves; l++) {
+        give_hist(t, t->leaves[l].hist);
+        t->leaves[l].hist = NULL;
+    }
+    return st;
+}
+
+/* ------------------------------------------------------ leaf values */
+
+typedef struct leaf_job {
+    wr__qf_trainer *t;
+    float *values; /* n_leaves x Qg */
+} leaf_job;
+
+static void sort_doubles(double *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && v[k - 1] > v[k]; k--) {
+            double x = v[k];
+            v[k] = v[k - 1];
+            v[k - 1] = x;
+        }
+}
+
+/* Smallest gap F_q+1 - F_q over the leaf's rows, accumulated: c_q. */
+static void leaf_gaps(const wr__qf_trainer *t, const uint32_t *rows, size_t m,
+                      double *c)
+{
+    size_t Q = t->D.Q, Qg = t->Qg;
+    float gap[WR__QF_MAX_LEVELS];
+    for (size_t q = 0; q + 1 < Qg; q++) gap[q] = INFINITY;
+    for (size_t j = 0; j < m; j++) {
+        const float *F = t->D.F + (size_t)rows[j] * Q + t->q0;
+        for (size_t q = 0; q + 1 < Qg; q++) {
+            float g = F[q + 1] - F[q];
+            gap[q] = g < gap[q] ? g : gap[q];
+        }
+    }
+    c[0] = 0.0;
+    for (size_t q = 0; q + 1 < Qg; q++) c[q + 1] = c[q] + (gap[q] > 0.0f ? gap[q] : 0.0f);
+}
+
+/* Rearrangement of the leaf vector that keeps every row of the leaf
+ * ordered: F_q + v_q <= F_q+1 + v_q+1 for all rows holds iff
+ * u_q = v_q + c_q is non-decreasing (c from leaf_gaps), so u is sorted.
+ * Sorting v itself would be wrong: it would swap a correction that
+ * narrows the spread (lower level up, upper level down) into one that
+ * widens it. */
+static void rearrange(const wr__qf_trainer *t, const uint32_t *rows, size_t m,
+                      const double *v, float *out)
+{
+    size_t Qg = t->Qg;
+    double c[WR__QF_MAX_LEVELS], u[WR__QF_MAX_LEVELS];
+    leaf_gaps(t, rows, m, c);
+    for (size_t q = 0; q < Qg; q++) u[q] = v[q] + c[q];
+    sort_doubles(u, Qg);
+    for (size_t q = 0; q < Qg; q++) out[q] = (float)(u[q] - c[q]);
+}
+
+static void leaf_value(wr__qf_trainer *t, int l, float *out, int tid)
+{
+    const open_leaf *L = &t->leaves[l];
+    size_t m = L->end - L->start, Q = t->D.Q, Qg = t->Qg;
+    const uint32_t *rows = t->idx + L->start;
+    float *v = t->qv[tid], *w = t->qw ? t->qw[tid] : NULL;
+    float *w2 = t->qw2 ? t->qw2[tid] : NULL;
+    double val[WR__QF_MAX_LEVELS];
+    if (w)
+        for (size_t j = 0; j < m; j++) w[j] = t->D.w[rows[j]];
+    size_t qb = t->qcap / (m ? m : 1);
+    if (qb > Qg) qb = Qg;
+    for (size_t qs = 0; qs < Qg; qs += qb) {
+        size_t nq = qs + qb <= Qg ? qb : Qg - qs;
+        for (size_t j = 0; j < m; j++) { /* gather residuals of nq levels */
+            size_t i = rows[j];
+            const float *F = t->D.F + i * Q + t->q0 + qs;
+            float y = t->D.y[i];
+            for (size_t c = 0; c < nq; c++) v[c * m + j] = y - F[c];
+        }
+        for (size_t c = 0; c < nq; c++) {
+            if (w) memcpy(w2, w, m * sizeof *w2);
+            double qv = wr__qf_wquantile(v + c * m, w ? w2 : NULL, m,
+                                         t->D.tau[t->q0 + qs + c]);
+            val[qs + c] = t->p->learning_rate * qv;
+        }
+    }
+    if (Qg == 1) out[0] = (float)val[0];
+    else rearrange(t, rows, m, val, out);
+}
+
+static void leaf_range(void *ctx, size_t b, size_t e, int tid)
+{
+    leaf_job *j = ctx;
+    for (size_t l = b; l < e; l++)
+        leaf_value(j->t, (int)l, j->values + l * j->t->Qg, tid);
+}
+
+/* Adds the leaf vectors to the scores of the leaves' rows. */
+static void update_range(void *ctx, size_t b, size_t e, int tid)
+{
+    (void)tid;
+    leaf_job *j = ctx;
+    wr__qf_trainer *t = j->t;
+    for (size_t l = b; l < e; l++) {
+        const open_leaf *L = &t->leaves[l];
+        const float *v = j->values + l * t->Qg;
+        for (size_t r = L->start; r < L->end; r++) {
+            float *F = t->D.F + (size_t)t->idx[r] * t->D.Q + t->q0;
+            for (size_t q = 0; q < t->Qg; q++) F[q] += v[q];
+        }
+    }
+}
+
+typedef struct apply_job {
+    wr__qf_trainer *t;
+    const wr__qf_tree *tree;
+} apply_job;
+
+/* Subsampled trees: every row (sampled or not) moves by its leaf. */
+static void apply_range(void *ctx, size_t b, size_t e, int tid)
+{
+    (void)tid;
+    apply_job *j = ctx;
+    wr__qf_trainer *t = j->t;
+    for (size_t i = b; i < e; i++) {
+        uint32_t leaf = wr__qf_leaf(j->tree->nodes, t->D.bins + i * t->D.d);
+        const float *v = j->tree->values + (size_t)leaf * t->Qg;
+        float *F = t->D.F + i * t->D.Q + t->q0;
+        for (size_t q = 0; q < t->Qg; q++) F[q] += v[q];
+    }
+}
+
+static wr_status make_tree(wr__qf_trainer *t, wr__qf_tree *out)
+{
+    out->n_nodes = (uint32_t)t->n_nodes;
+    out->n_leaves = (uint32_t)t->n_leaves;
+    out->nodes = wr__alloc_array((size_t)t->n_nodes, sizeof *out->nodes, "forest tree");
+    out->values = wr__alloc_array((size_t)t->n_leaves * t->Qg, sizeof(float), "forest tree");
+    if (!out->nodes || !out->values) {
+        wr__qf_tree_free(out);
+        return WR_ERR_NOMEM;
+    }
+    memcpy(out->nodes, t->nodes, (size_t)t->n_nodes * sizeof *out->nodes);
+    for (int l = 0; l < t->n_leaves; l++)
+        out->nodes[t->leaves[l].node] = (wr__qf_node){0, 0, 1, l};
+    leaf_job j = {t, out->values};
+    wr__pool_for(t->pool, (size_t)t->n_leaves, 1, leaf_range, &j);
+    if (t->p->subsample >= 1.0) {
+        wr__pool_for(t->pool, (size_t)t->n_leaves, 1, update_range, &j);
+    } else {
+        apply_job aj = {t, out};
+        wr__pool_for(t->pool, t->D.n, 8192, apply_range, &aj);
+    }
+    return WR_OK;
+}
+
+wr_status wr__qf_grow(wr__qf_trainer *t, size_t q0, size_t q1,
+                      uint64_t stream, wr__qf_tree *out)
+{
+    memset(out, 0, sizeof *out);
+    t->q0 = q0;
+    t->Qg = q1 - q0;
+    t->S = t->Qg + 2;
+    wr__rng rng;
+    wr__rng_seed(&rng, (uint64_t)t->p->seed, stream);
+    size_t m = 0;
+    sample_rows(t, &rng, &m);
+    choose_features(t, &rng);
+    wr_status st = grow_structure(t, m);
+    if (st != WR_OK) return st;
+    return make_tree(t, out);
+}
