@@ -16,6 +16,16 @@ if ! diff -u tests/abi/symbols.txt "$got"; then
   echo "abi: exported symbols differ from tests/abi/symbols.txt (see docs/abi.md; 'make abi-update' after an intended addition)"
   status=1
 fi
+# Every exported function is declared with WR_API in a public header (so it
+# is part of the documented API, not an accident of a missing `static`).
+decls=$(mktemp)
+cat include/wrecoil.h include/wrecoil/*.h | tr -s ' \t\n' ' ' | sed 's/WR_API/\n&/g' |
+  sed -n 's/^WR_API[^(]*[ *]\(wr_[A-Za-z0-9_]*\) *(.*/\1/p' | sort -u > "$decls"
+undeclared=$(comm -23 "$got" "$decls")
+if [ -n "$undeclared" ]; then
+  echo "abi: exported but not declared WR_API in include/: $undeclared"; status=1
+fi
+rm -f "$decls"
 soname=$(objdump -p "$lib" | awk '/SONAME/ {print $2}')
 case "$soname" in
   libwrecoil.so.[0-9]*) ;;
