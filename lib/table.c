@@ -17,6 +17,10 @@
 #include <string.h>
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #define READ_BUF_INIT ((size_t)1 << 18)  /* bytes; grows for longer lines */
 #define WRITE_BUF_FLUSH ((size_t)1 << 16)
 #define GZ_BUFFER 131072u
@@ -557,6 +561,9 @@ WR_API wr_status wr_table_read_double(const char *path, const char *const *names
 struct wr_table_writer {
     gzFile gz;
     char *path;
+    char *tmp;        /* temporary file renamed to `path` by a good close;
+                       * NULL when writing straight to a non-regular file */
+    int sync_fd;      /* duplicate of the file's descriptor, for fsync */
     size_t ncol;
     char *buf;
     size_t len, cap;
@@ -634,12 +641,55 @@ static wr_status check_names(const char *fn, const char *const *names, size_t n)
     return WR_OK;
 }
 
+/* Closes the gz stream (if open) and frees; an unfinished temporary file
+ * is removed, so a failed writer leaves any previous `path` untouched. */
 static void writer_free(wr_table_writer *w)
 {
     if (w->gz) gzclose(w->gz);
+    if (w->sync_fd >= 0) close(w->sync_fd);
+    if (w->tmp) unlink(w->tmp);
+    free(w->tmp);
     free(w->buf);
     free(w->path);
     free(w);
+}
+
+/* Regular files (and new paths) are written to a temporary file in the same
+ * directory and renamed over `path` on close, like model files; devices and
+ * pipes (/dev/stdout...) are written directly. */
+static wr_status writer_create(wr_table_writer *w)
+{
+    const char *mode = ends_with(w->path, ".gz") ? "wb6" : "wbT";
+    struct stat sb;
+    int fd;
+    errno = 0;
+    if (stat(w->path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    } else {
+        size_t n = strlen(w->path);
+        w->tmp = malloc(n + 8);
+        if (!w->tmp) return wr__fail(WR_ERR_NOMEM, "out of memory opening '%s'", w->path);
+        memcpy(w->tmp, w->path, n);
+        memcpy(w->tmp + n, ".XXXXXX", 8);
+        fd = mkostemp(w->tmp, O_CLOEXEC);
+        if (fd < 0) {
+            free(w->tmp);
+            w->tmp = NULL;
+        } else {
+            fchmod(fd, 0644); /* mkstemp makes 0600; a table is no secret */
+        }
+    }
+    if (fd < 0)
+        return wr__fail(WR_ERR_IO, "table '%s': cannot open for writing: %s",
+                        w->path, strerror(errno));
+    w->sync_fd = dup(fd);
+    w->gz = gzdopen(fd, mode);
+    if (!w->gz) {
+        close(fd);
+        return wr__fail(WR_ERR_NOMEM, "table '%s': zlib could not start a stream", w->path);
+    }
+    gzbuffer(w->gz, GZ_BUFFER);
+    return WR_OK;
 }
 
 WR_API wr_status wr_table_writer_open(const char *path,
@@ -656,24 +706,16 @@ WR_API wr_status wr_table_writer_open(const char *path,
     if ((st = check_names(FN_, names, n_columns))) return st;
     wr_table_writer *w = calloc(1, sizeof *w);
     if (!w) return wr__fail(WR_ERR_NOMEM, "out of memory opening '%s'", path);
+    w->sync_fd = -1;
     w->ncol = n_columns;
     w->cap = WRITE_BUF_FLUSH;
     w->path = strdup(path);
     w->buf = malloc(w->cap);
-    if (!w->path || !w->buf) {
-        writer_free(w);
-        return wr__fail(WR_ERR_NOMEM, "out of memory opening '%s'", path);
-    }
-    errno = 0;
-    w->gz = gzopen(path, ends_with(path, ".gz") ? "wb6" : "wbT");
-    if (!w->gz) {
-        st = wr__fail(WR_ERR_IO, "table '%s': cannot open for writing: %s", path,
-                      errno ? strerror(errno) : "zlib could not open it");
-        writer_free(w);
-        return st;
-    }
-    gzbuffer(w->gz, GZ_BUFFER);
-    if ((st = writer_header(w, names))) {
+    if (!w->path || !w->buf)
+        st = wr__fail(WR_ERR_NOMEM, "out of memory opening '%s'", path);
+    if (!st) st = writer_create(w);
+    if (!st) st = writer_header(w, names);
+    if (st) {
         writer_free(w);
         return st;
     }
@@ -732,18 +774,35 @@ WR_API wr_status wr_table_writer_write_double(wr_table_writer *w,
     return write_rows(w, "wr_table_writer_write_double", NULL, rows, n_rows);
 }
 
-WR_API wr_status wr_table_writer_close(wr_table_writer *w)
+/* Flushes and closes the stream, syncs the file and moves it into place. */
+static wr_status writer_finish(wr_table_writer *w)
 {
-    if (!w) return WR_OK;
     wr_status st = w->sticky ? wr__fail(w->sticky, "table '%s': an earlier write "
-                                        "failed; the file is incomplete", w->path)
+                                        "failed; nothing was written", w->path)
                              : writer_flush(w);
     int rc = gzclose(w->gz);
     w->gz = NULL;
     if (!st && rc != Z_OK)
-        st = wr__fail(WR_ERR_IO, "table '%s': closing failed (%s): the file is "
-                      "incomplete", w->path,
+        st = wr__fail(WR_ERR_IO, "table '%s': closing failed: %s", w->path,
                       rc == Z_ERRNO ? strerror(errno) : "zlib error");
+    if (!st && w->tmp && w->sync_fd >= 0 && fsync(w->sync_fd) != 0)
+        st = wr__fail(WR_ERR_IO, "table '%s': fsync failed: %s", w->path, strerror(errno));
+    if (!st && w->tmp) {
+        if (rename(w->tmp, w->path) != 0)
+            st = wr__fail(WR_ERR_IO, "table '%s': cannot rename the temporary "
+                          "file into place: %s", w->path, strerror(errno));
+        else {
+            free(w->tmp);
+            w->tmp = NULL;
+        }
+    }
+    return st;
+}
+
+WR_API wr_status wr_table_writer_close(wr_table_writer *w)
+{
+    if (!w) return WR_OK;
+    wr_status st = writer_finish(w);
     writer_free(w);
     return st;
 }

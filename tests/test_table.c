@@ -4,6 +4,8 @@
  * errors, and the read speed on the generator sample. */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -430,6 +432,38 @@ START_TEST(test_writer_errors)
 }
 END_TEST
 
+/* A table replaces an existing file only when closed successfully, through
+ * a temporary file in the same directory that does not stay behind. */
+START_TEST(test_writer_atomic)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "/tmp/wr_test_table_%ld_atomic", (long)getpid());
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    char path[300];
+    snprintf(path, sizeof path, "%s/t.csv", dir);
+    write_text(path, "old\n1\n");
+    wr_table_writer *w = NULL;
+    WR_ASSERT_OK(wr_table_writer_open(path, NAMES3, 3, &w));
+    float row[3] = {1, 2, 3};
+    WR_ASSERT_OK(wr_table_writer_write_float(w, row, 1));
+    wr_table_reader *r = NULL;
+    WR_ASSERT_OK(wr_table_reader_open(path, &r)); /* still the old file */
+    ck_assert_str_eq(wr_table_reader_column_name(r, 0), "old");
+    wr_table_reader_close(r);
+    WR_ASSERT_OK(wr_table_writer_close(w));
+    WR_ASSERT_OK(wr_table_reader_open(path, &r));
+    ck_assert_uint_eq(wr_table_reader_n_columns(r), 3);
+    wr_table_reader_close(r);
+    DIR *d = opendir(dir);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) entries += e->d_name[0] != '.';
+    closedir(d);
+    ck_assert_int_eq(entries, 1);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_reader_errors)
 {
     wr_table_reader *r = (wr_table_reader *)1;
@@ -504,6 +538,7 @@ static Suite *table_suite(void)
     tcase_add_test(tc, test_error_sticks);
     tcase_add_test(tc, test_truncated_and_corrupt_gzip);
     tcase_add_test(tc, test_writer_errors);
+    tcase_add_test(tc, test_writer_atomic);
     tcase_add_test(tc, test_reader_errors);
     tcase_add_test(tc, test_speed_generator_file);
     suite_add_tcase(s, tc);

@@ -219,8 +219,11 @@ WR_API wr_status wr_table_read_double(const char *path,
 typedef struct wr_table_writer wr_table_writer;
 
 /**
- * Creates (or truncates) `path` and writes the header line.  The file is
- * gzip-compressed when `path` ends in ".gz".  Column names must be
+ * Starts writing the table `path` and writes the header line.  The rows go
+ * to a temporary file in the same directory that wr_table_writer_close()
+ * renames over `path`, so an existing file is replaced only by a complete
+ * one (devices and pipes such as /dev/stdout are written directly).  The
+ * file is gzip-compressed when `path` ends in ".gz".  Column names must be
  * non-empty and unique, without commas, quotes, line breaks or outer
  * blanks (WR_ERR_INVALID_ARG otherwise).  WR_ERR_IO when the file cannot be
  * created.
@@ -245,9 +248,10 @@ WR_API wr_status wr_table_writer_write_double(wr_table_writer *w,
                                               size_t n_rows);
 
 /**
- * Flushes, closes and frees the writer (always, even on error).  Returns
- * WR_ERR_IO when any write or the close failed (disk full...): then the
- * file is incomplete.  NULL is a no-op.
+ * Flushes, syncs and closes the file, moves it into place, and frees the
+ * writer (always, even on error).  Returns WR_ERR_IO when any write, the
+ * close or the rename failed (disk full...): then the temporary file is
+ * removed and `path` is left as it was.  NULL is a no-op.
  */
 WR_API wr_status wr_table_writer_close(wr_table_writer *w);
 
