@@ -222,4 +222,4 @@ clean:
 	rm -rf build build-asan build-tsan build-clang bench/out demo-out
 
 distclean: clean
-	rm -rf config.mk config.log config.status configure autom4te.cache pkgconfig/wrecoil.pc
+	rm -rf config.mk config.log config.status configure configure~ autom4te.cache pkgconfig/wrecoil.pc
