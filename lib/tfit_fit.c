@@ -235,8 +235,43 @@ static size_t select_bins(const wr_template_fit *tf, const tf_view *v,
 }
 
 /* --------------------------------------------------------------- parabola */
-/* Least-squares parabola through the scan points within `window` of the
- * minimum (contiguous, at least 5 points). */
+/* Least-squares parabola c0 + c1 u + c2 u^2, u = (M - M[jmin]) / h, through
+ * scan points lo..hi (LAPACKE_dgels); false when not convex. */
+static bool lsq_parabola(tf_scratch *s, size_t lo, size_t hi, size_t jmin,
+                         double c[3], double *h_out)
+{
+    const double *M = s->scan_m, *v = s->scan_v;
+    const size_t m = hi - lo + 1;
+    const double h = fmax(M[hi] - M[jmin], M[jmin] - M[lo]);
+    for (size_t r = 0; r < m; r++) {
+        double u = (M[lo + r] - M[jmin]) / h;
+        s->A[r] = 1.0;
+        s->A[m + r] = u;
+        s->A[2 * m + r] = u * u;
+        s->b[r] = v[lo + r] - v[jmin];
+    }
+    lapack_int info = LAPACKE_dgels(LAPACK_COL_MAJOR, 'N', (lapack_int)m, 3, 1,
+                                    s->A, (lapack_int)m, s->b, (lapack_int)m);
+    for (int k = 0; k < 3; k++) c[k] = s->b[k];
+    *h_out = h;
+    return info == 0 && c[2] > 0.0 && h > 0.0;
+}
+
+/* Extends [lo, hi] around the minimum to at least `want` points. */
+static void widen(const double *v, size_t n, size_t want, size_t *lo, size_t *hi)
+{
+    while (*hi - *lo + 1 < want) {
+        bool can_lo = *lo > 0, can_hi = *hi + 1 < n;
+        if (can_lo && (!can_hi || v[*lo - 1] <= v[*hi + 1])) (*lo)--;
+        else if (can_hi) (*hi)++;
+        else break;
+    }
+}
+
+/* The mass is the vertex of the parabola through the 5 scan points around
+ * the scan minimum (so the asymmetry of -2lnL over a wide window does not
+ * shift it); the width 1/sqrt(a) comes from the parabola through the
+ * contiguous points within parabola_window of the minimum (at least 5). */
 static wr_status parabola(const wr_template_fit *tf, tf_scratch *s,
                           size_t jmin, tf_result *res, char *msg, size_t len)
 {
@@ -246,37 +281,22 @@ static wr_status parabola(const wr_template_fit *tf, tf_scratch *s,
     size_t lo = jmin, hi = jmin;
     while (lo > 0 && v[lo - 1] - vmin <= window) lo--;
     while (hi + 1 < n && v[hi + 1] - vmin <= window) hi++;
-    while (hi - lo + 1 < 5) {
-        bool can_lo = lo > 0, can_hi = hi + 1 < n;
-        if (can_lo && (!can_hi || v[lo - 1] <= v[hi + 1])) lo--;
-        else if (can_hi) hi++;
-        else break;
-    }
-    const size_t m = hi - lo + 1;
-    const double h = fmax(M[hi] - M[jmin], M[jmin] - M[lo]);
-    for (size_t r = 0; r < m; r++) {
-        double u = (M[lo + r] - M[jmin]) / h;
-        s->A[r] = 1.0;
-        s->A[m + r] = u;
-        s->A[2 * m + r] = u * u;
-        s->b[r] = v[lo + r] - vmin;
-    }
-    lapack_int info = m >= 3 ? LAPACKE_dgels(LAPACK_COL_MAJOR, 'N', (lapack_int)m,
-                                             3, 1, s->A, (lapack_int)m, s->b,
-                                             (lapack_int)m)
-                             : -1;
-    double c0 = s->b[0], c1 = s->b[1], c2 = s->b[2];
-    if (info != 0 || !(c2 > 0.0)) {
+    widen(v, n, 5, &lo, &hi);
+    size_t llo = jmin, lhi = jmin;
+    widen(v, n, 5, &llo, &lhi);
+    double cw[3], cm[3], hw, hm;
+    if (lhi - llo < 2 || !lsq_parabola(s, lo, hi, jmin, cw, &hw) ||
+        !lsq_parabola(s, llo, lhi, jmin, cm, &hm)) {
         snprintf(msg, len, "-2lnL is not convex near its minimum at M = %.6f "
-                 "GeV (%zu parabola points); widen the grid or "
-                 "parabola_window", M[jmin], m);
+                 "GeV (%zu points); widen the grid or parabola_window",
+                 M[jmin], hi - lo + 1);
         return WR_ERR_NUMERICAL;
     }
-    res->mass = M[jmin] - c1 * h / (2.0 * c2);
-    res->curvature = c2 / (h * h);
-    res->width = h / sqrt(c2);
-    res->m2lnl_min = vmin + c0 - c1 * c1 / (4.0 * c2);
-    res->n_parabola = (int)m;
+    res->mass = M[jmin] - cm[1] * hm / (2.0 * cm[2]);
+    res->m2lnl_min = vmin + cm[0] - cm[1] * cm[1] / (4.0 * cm[2]);
+    res->curvature = cw[2] / (hw * hw);
+    res->width = hw / sqrt(cw[2]);
+    res->n_parabola = (int)(hi - lo + 1);
     if (!(res->mass >= M[0] && res->mass <= M[n - 1])) {
         snprintf(msg, len, "parabola minimum %.6f GeV is outside the grid "
                  "[%.6f, %.6f]", res->mass, M[0], M[n - 1]);
