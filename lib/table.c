@@ -276,17 +276,24 @@ WR_API void wr_table_reader_close(wr_table_reader *r)
     free(r);
 }
 
-static wr_status reader_init(wr_table_reader *r, const char *path)
+/* Opens `path`, or reads from `fd` (then `path` only names it in messages;
+ * the descriptor is owned and closed by the reader), and parses the header. */
+static wr_status reader_init(wr_table_reader *r, const char *path, int fd)
 {
     r->path = strdup(path);
     r->cap = READ_BUF_INIT;
     r->buf = malloc(r->cap);
-    if (!r->path || !r->buf) return wr__fail(WR_ERR_NOMEM, "out of memory opening a table");
+    if (!r->path || !r->buf) {
+        if (fd >= 0) close(fd);
+        return wr__fail(WR_ERR_NOMEM, "out of memory opening a table");
+    }
     errno = 0;
-    r->gz = gzopen(path, "rb");
-    if (!r->gz)
+    r->gz = fd >= 0 ? gzdopen(fd, "rb") : gzopen(path, "rb");
+    if (!r->gz) {
+        if (fd >= 0) close(fd);
         return wr__fail(WR_ERR_IO, "table '%s': cannot open for reading: %s", path,
                         errno ? strerror(errno) : "zlib could not open it");
+    }
     gzbuffer(r->gz, GZ_BUFFER);
     char *s, *e;
     wr_status st = next_line(r, &s, &e);
@@ -295,22 +302,57 @@ static wr_status reader_init(wr_table_reader *r, const char *path)
     return parse_header(r, s, e);
 }
 
-WR_API wr_status wr_table_reader_open(const char *path, wr_table_reader **out)
+static wr_status reader_open(const char *fn, const char *path, int fd,
+                             wr_table_reader **out)
 {
-    wr_status st;
-    if ((st = wr__check_ptr("wr_table_reader_open", "out", out)) ||
-        (st = wr__check_ptr("wr_table_reader_open", "path", path)))
-        return st;
-    *out = NULL;
     wr_table_reader *r = calloc(1, sizeof *r);
-    if (!r) return wr__fail(WR_ERR_NOMEM, "out of memory opening a table");
-    st = reader_init(r, path);
+    if (!r) {
+        if (fd >= 0) close(fd);
+        return wr__fail(WR_ERR_NOMEM, "%s: out of memory", fn);
+    }
+    wr_status st = reader_init(r, path, fd);
     if (st) {
         wr_table_reader_close(r);
         return st;
     }
     *out = r;
     return WR_OK;
+}
+
+WR_API wr_status wr_table_reader_open(const char *path, wr_table_reader **out)
+{
+    static const char *FN_ = "wr_table_reader_open";
+    wr_status st;
+    if ((st = wr__check_ptr(FN_, "out", out)) || (st = wr__check_ptr(FN_, "path", path)))
+        return st;
+    *out = NULL;
+    return reader_open(FN_, path, -1, out);
+}
+
+/* A duplicate of the stream's descriptor, so that closing the table never
+ * closes the caller's FILE*. */
+static wr_status dup_stream(const char *fn, FILE *f, const char *name, int *fd)
+{
+    *fd = fileno(f);
+    if (*fd >= 0) *fd = dup(*fd);
+    if (*fd < 0)
+        return wr__fail(WR_ERR_IO, "%s: stream '%s' has no usable file "
+                        "descriptor: %s", fn, name, strerror(errno));
+    return WR_OK;
+}
+
+WR_API wr_status wr_table_reader_open_stream(FILE *f, const char *name,
+                                             wr_table_reader **out)
+{
+    static const char *FN_ = "wr_table_reader_open_stream";
+    wr_status st;
+    int fd = -1;
+    if ((st = wr__check_ptr(FN_, "out", out)) || (st = wr__check_ptr(FN_, "f", f)))
+        return st;
+    *out = NULL;
+    if (!name) name = "<stream>";
+    if ((st = dup_stream(FN_, f, name, &fd))) return st;
+    return reader_open(FN_, name, fd, out);
 }
 
 WR_API size_t wr_table_reader_n_columns(const wr_table_reader *r)
@@ -654,16 +696,33 @@ static void writer_free(wr_table_writer *w)
     free(w);
 }
 
-/* Regular files (and new paths) are written to a temporary file in the same
- * directory and renamed over `path` on close, like model files; devices and
- * pipes (/dev/stdout...) are written directly. */
+/* Starts the gz stream on `fd` (owned from here on). */
+static wr_status writer_start(wr_table_writer *w, int fd, int gzip)
+{
+    w->gz = gzdopen(fd, gzip ? "wb6" : "wbT");
+    if (!w->gz) {
+        close(fd);
+        return wr__fail(WR_ERR_NOMEM, "table '%s': zlib could not start a stream", w->path);
+    }
+    gzbuffer(w->gz, GZ_BUFFER);
+    return WR_OK;
+}
+
+/* New paths and regular files are written to a temporary file in the same
+ * directory and renamed over `path` on close, like model files; symbolic
+ * links, devices and pipes (/dev/stdout...) are written directly, so that
+ * the link itself is never replaced. */
+static int write_in_place(const char *path)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+}
+
 static wr_status writer_create(wr_table_writer *w)
 {
-    const char *mode = ends_with(w->path, ".gz") ? "wb6" : "wbT";
-    struct stat sb;
     int fd;
     errno = 0;
-    if (stat(w->path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    if (write_in_place(w->path)) {
         fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     } else {
         size_t n = strlen(w->path);
@@ -677,33 +736,24 @@ static wr_status writer_create(wr_table_writer *w)
             w->tmp = NULL;
         } else {
             fchmod(fd, 0644); /* mkstemp makes 0600; a table is no secret */
+            w->sync_fd = dup(fd);
         }
     }
     if (fd < 0)
         return wr__fail(WR_ERR_IO, "table '%s': cannot open for writing: %s",
                         w->path, strerror(errno));
-    w->sync_fd = dup(fd);
-    w->gz = gzdopen(fd, mode);
-    if (!w->gz) {
-        close(fd);
-        return wr__fail(WR_ERR_NOMEM, "table '%s': zlib could not start a stream", w->path);
-    }
-    gzbuffer(w->gz, GZ_BUFFER);
-    return WR_OK;
+    return writer_start(w, fd, ends_with(w->path, ".gz"));
 }
 
-WR_API wr_status wr_table_writer_open(const char *path,
-                                      const char *const *names, size_t n_columns,
-                                      wr_table_writer **out)
+/* Common part of the two open calls; `f` NULL means the file `path`. */
+static wr_status writer_open(const char *fn, const char *path, FILE *f, int gzip,
+                             const char *const *names, size_t n_columns,
+                             wr_table_writer **out)
 {
-    static const char *FN_ = "wr_table_writer_open";
     wr_status st;
-    if ((st = wr__check_ptr(FN_, "out", out)) || (st = wr__check_ptr(FN_, "path", path)) ||
-        (st = wr__check_ptr(FN_, "names", names)))
-        return st;
-    *out = NULL;
-    if (n_columns == 0) return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'n_columns' is 0", FN_);
-    if ((st = check_names(FN_, names, n_columns))) return st;
+    if ((st = wr__check_ptr(fn, "names", names))) return st;
+    if (n_columns == 0) return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'n_columns' is 0", fn);
+    if ((st = check_names(fn, names, n_columns))) return st;
     wr_table_writer *w = calloc(1, sizeof *w);
     if (!w) return wr__fail(WR_ERR_NOMEM, "out of memory opening '%s'", path);
     w->sync_fd = -1;
@@ -713,7 +763,12 @@ WR_API wr_status wr_table_writer_open(const char *path,
     w->buf = malloc(w->cap);
     if (!w->path || !w->buf)
         st = wr__fail(WR_ERR_NOMEM, "out of memory opening '%s'", path);
-    if (!st) st = writer_create(w);
+    if (!st && !f) st = writer_create(w);
+    if (!st && f) {
+        int fd = -1;
+        fflush(f); /* what the caller wrote through f comes first */
+        if (!(st = dup_stream(fn, f, path, &fd))) st = writer_start(w, fd, gzip);
+    }
     if (!st) st = writer_header(w, names);
     if (st) {
         writer_free(w);
@@ -721,6 +776,32 @@ WR_API wr_status wr_table_writer_open(const char *path,
     }
     *out = w;
     return WR_OK;
+}
+
+WR_API wr_status wr_table_writer_open(const char *path,
+                                      const char *const *names, size_t n_columns,
+                                      wr_table_writer **out)
+{
+    static const char *FN_ = "wr_table_writer_open";
+    wr_status st;
+    if ((st = wr__check_ptr(FN_, "out", out)) || (st = wr__check_ptr(FN_, "path", path)))
+        return st;
+    *out = NULL;
+    return writer_open(FN_, path, NULL, 0, names, n_columns, out);
+}
+
+WR_API wr_status wr_table_writer_open_stream(FILE *f, const char *name, int gzip,
+                                             const char *const *names,
+                                             size_t n_columns,
+                                             wr_table_writer **out)
+{
+    static const char *FN_ = "wr_table_writer_open_stream";
+    wr_status st;
+    if ((st = wr__check_ptr(FN_, "out", out)) || (st = wr__check_ptr(FN_, "f", f)))
+        return st;
+    *out = NULL;
+    return writer_open(FN_, name ? name : "<stream>", f, gzip != 0, names,
+                       n_columns, out);
 }
 
 /* Shortest of 7 or 9 significant digits that reads back as the same float

@@ -464,6 +464,70 @@ START_TEST(test_writer_atomic)
 }
 END_TEST
 
+/* Tables through a caller's FILE*: written and read back, and the stream
+ * stays open and usable afterwards (the library closes only its dup). */
+START_TEST(test_streams)
+{
+    for (int gz = 0; gz < 2; gz++) {
+        FILE *f = tmpfile();
+        ck_assert_ptr_nonnull(f);
+        fputs("", f);
+        wr_table_writer *w = NULL;
+        double rows[6] = {1.5, -2, 3e-7, 4, 5, 6.25};
+        WR_ASSERT_OK(wr_table_writer_open_stream(f, "tmp", gz, NAMES3, 3, &w));
+        WR_ASSERT_OK(wr_table_writer_write_double(w, rows, 2));
+        WR_ASSERT_OK(wr_table_writer_close(w));
+        ck_assert_int_ge(fileno(f), 0);
+        unsigned char magic[2]; /* pread: leaves f's buffer and offset alone */
+        ck_assert_int_eq(pread(fileno(f), magic, 2, 0), 2);
+        ck_assert_int_eq(magic[0] == 0x1f && magic[1] == 0x8b, gz);
+        ck_assert_int_eq(fseek(f, 0, SEEK_SET), 0); /* f still open */
+        wr_table_reader *r = NULL;
+        WR_ASSERT_OK(wr_table_reader_open_stream(f, NULL, &r));
+        double back[6];
+        size_t n = 0;
+        WR_ASSERT_OK(wr_table_reader_read_double(r, back, 10, &n));
+        ck_assert_uint_eq(n, 2);
+        ck_assert_int_eq(memcmp(back, rows, sizeof rows), 0);
+        wr_table_reader_close(r);
+        ck_assert_int_eq(fclose(f), 0); /* ours to close, exactly once */
+    }
+    /* a stream in a bad state: named in the message */
+    wr_table_reader *r = NULL;
+    FILE *empty = tmpfile();
+    WR_ASSERT_FAILS(wr_table_reader_open_stream(empty, "stdin", &r), WR_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), "'stdin'"));
+    fclose(empty);
+    WR_ASSERT_FAILS(wr_table_reader_open_stream(NULL, "x", &r), WR_ERR_INVALID_ARG);
+}
+END_TEST
+
+/* Writing through a symbolic link updates its target and keeps the link. */
+START_TEST(test_writer_symlink)
+{
+    const char *target = tmp_path("target.csv"), *link = tmp_path("link.csv");
+    write_text(target, "old\n1\n");
+    unlink(link);
+    ck_assert_int_eq(symlink(target, link), 0);
+    wr_table_writer *w = NULL;
+    float row[3] = {1, 2, 3};
+    WR_ASSERT_OK(wr_table_writer_open(link, NAMES3, 3, &w));
+    WR_ASSERT_OK(wr_table_writer_write_float(w, row, 1));
+    WR_ASSERT_OK(wr_table_writer_close(w));
+    struct stat sb;
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    float *all = NULL;
+    size_t n = 0;
+    WR_ASSERT_OK(wr_table_read_float(target, NAMES3, 3, &all, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_float_eq(all[2], 3);
+    wr_free(all);
+    unlink(link);
+    unlink(target);
+}
+END_TEST
+
 START_TEST(test_reader_errors)
 {
     wr_table_reader *r = (wr_table_reader *)1;
@@ -539,6 +603,8 @@ static Suite *table_suite(void)
     tcase_add_test(tc, test_truncated_and_corrupt_gzip);
     tcase_add_test(tc, test_writer_errors);
     tcase_add_test(tc, test_writer_atomic);
+    tcase_add_test(tc, test_streams);
+    tcase_add_test(tc, test_writer_symlink);
     tcase_add_test(tc, test_reader_errors);
     tcase_add_test(tc, test_speed_generator_file);
     suite_add_tcase(s, tc);

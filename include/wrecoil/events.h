@@ -7,6 +7,7 @@
 #ifndef WRECOIL_H
 #error "include <wrecoil.h> instead of <wrecoil/events.h>"
 #endif
+#include <stdio.h> /* FILE, for the table stream calls */
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -141,8 +142,8 @@ WR_API wr_status wr_recoil_y(size_t n, const float *h, size_t h_stride,
  * truncated or corrupt gzip data -- fails with WR_ERR_FORMAT and a message
  * naming the file, the line (the header is line 1) and the column; no line
  * is ever skipped.  Only selected columns are converted; the other fields
- * of a line are counted, not parsed.  The library opens and closes its own
- * files (never a caller's FILE*).  A handle is used by one thread at a time.
+ * of a line are counted, not parsed.  A caller's FILE* (the _stream calls)
+ * is never closed.  A handle is used by one thread at a time.
  */
 
 /** A streaming reader of one table file; memory stays bounded by a chunk. */
@@ -155,6 +156,16 @@ typedef struct wr_table_reader wr_table_reader;
  * or the first line holds only numbers (no header).
  */
 WR_API wr_status wr_table_reader_open(const char *path, wr_table_reader **out);
+
+/**
+ * Same as wr_table_reader_open, reading the stream `f` (e.g. stdin; plain
+ * or gzip) from its current file position.  `name` names it in messages
+ * (NULL: "<stream>").  The reader uses a duplicate of f's file descriptor:
+ * closing the reader never closes `f`.  Data already buffered inside `f`
+ * by earlier stdio reads is not seen, so pass a stream not read from yet.
+ */
+WR_API wr_status wr_table_reader_open_stream(FILE *f, const char *name,
+                                             wr_table_reader **out);
 
 /** Closes the file and frees the reader.  NULL is a no-op. */
 WR_API void wr_table_reader_close(wr_table_reader *r);
@@ -222,7 +233,8 @@ typedef struct wr_table_writer wr_table_writer;
  * Starts writing the table `path` and writes the header line.  The rows go
  * to a temporary file in the same directory that wr_table_writer_close()
  * renames over `path`, so an existing file is replaced only by a complete
- * one (devices and pipes such as /dev/stdout are written directly).  The
+ * one (symbolic links, devices and pipes such as /dev/stdout are written
+ * directly).  The
  * file is gzip-compressed when `path` ends in ".gz".  Column names must be
  * non-empty and unique, without commas, quotes, line breaks or outer
  * blanks (WR_ERR_INVALID_ARG otherwise).  WR_ERR_IO when the file cannot be
@@ -231,6 +243,19 @@ typedef struct wr_table_writer wr_table_writer;
 WR_API wr_status wr_table_writer_open(const char *path,
                                       const char *const *names,
                                       size_t n_columns, wr_table_writer **out);
+
+/**
+ * Same as wr_table_writer_open, writing to the stream `f` (e.g. stdout)
+ * after flushing it; gzip-compressed when `gzip` is non-zero.  `name`
+ * names it in messages (NULL: "<stream>").  The writer uses a duplicate of
+ * f's file descriptor: wr_table_writer_close() flushes the table but never
+ * closes `f`.  There is no temporary file: the rows go straight out.
+ */
+WR_API wr_status wr_table_writer_open_stream(FILE *f, const char *name,
+                                             int gzip,
+                                             const char *const *names,
+                                             size_t n_columns,
+                                             wr_table_writer **out);
 
 /**
  * Appends `n_rows` rows (n_rows x n_columns, row-major).  Floats are
