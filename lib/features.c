@@ -22,8 +22,7 @@ static const double PION_MASS = 0.13957039;
  * the vertices reaching 2 tracks in one pass, whatever the id range. */
 typedef struct vtx_set {
     int32_t *key;   /* 0 = empty (pileup ids are > 0) */
-    int32_t *count;
-    size_t cap;     /* power of two, >= 2 x largest event */
+    int32_t *count; /* both sized a power of two >= 2 x largest event */
 } vtx_set;
 
 static size_t pow2_at_least(size_t n)
@@ -103,6 +102,13 @@ static void accumulate(event_sums *e, const float *pt, const float *eta,
     }
 }
 
+/* |h_TK|; 0 means no TK recoil (no PV track, or an exact cancellation),
+ * which flags the event. */
+static double tk_magnitude(const event_sums *e)
+{
+    return hypot(e->tk_x, e->tk_y);
+}
+
 /* dphi(A, B) of the contract: phi_B - phi_A wrapped to (-pi, pi]. */
 static double dphi(double phi_a, double phi_b)
 {
@@ -124,7 +130,7 @@ static double log_ratio(double a, double b)
 
 static void event_features(const event_sums *e, float *f)
 {
-    double h_tk = hypot(e->tk_x, e->tk_y);
+    double h_tk = tk_magnitude(e);
     double phi_tk = atan2(e->tk_y, e->tk_x);
     double h_ntnpv = hypot(e->np_x, e->np_y);
     /* A vanishing NTNPV vector has no direction: take TK's, so that
@@ -171,7 +177,7 @@ static void event_recoils(const event_sums *e, float *r)
 /* ln_e1 = ln(|h_true| / h_tk), e2 = dphi(TK, h_true); 0 without TK recoil. */
 static void event_targets(const event_sums *e, const float *htrue, float *t)
 {
-    double h_tk = hypot(e->tk_x, e->tk_y);
+    double h_tk = tk_magnitude(e);
     t[0] = t[1] = 0.0f;
     if (!(h_tk > 0.0)) return;
     double hx = htrue[0], hy = htrue[1];
@@ -201,7 +207,7 @@ static void run_events(void *ctx, size_t begin, size_t end, int tid)
                    j->vtx + a, n, vs);
         event_features(&e, j->features + i * WR_N_FEATURES);
         if (j->recoils) event_recoils(&e, j->recoils + i * WR_N_RECOIL);
-        if (j->no_tk) j->no_tk[i] = !(hypot(e.tk_x, e.tk_y) > 0.0);
+        if (j->no_tk) j->no_tk[i] = !(tk_magnitude(&e) > 0.0);
         if (j->targets) event_targets(&e, j->htrue + 2 * i, j->targets + 2 * i);
     }
 }
@@ -311,7 +317,6 @@ static vtx_set *alloc_sets(int n, size_t max_event)
     if (!sets) return NULL;
     size_t cap = pow2_at_least(2 * max_event);
     for (int t = 0; t < n; t++) {
-        sets[t].cap = cap;
         sets[t].key = wr__alloc_array(cap, sizeof(int32_t), FN " scratch");
         sets[t].count = wr__alloc_array(cap, sizeof(int32_t), FN " scratch");
         if (!sets[t].key || !sets[t].count) {
