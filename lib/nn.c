@@ -14,9 +14,27 @@
  */
 #include "nn.h"
 
+/* GCC refuses to if-convert (and so to vectorise) the branch-free
+ * activation loops under -ftrapping-math: a float compare might trap.
+ * Nothing here relies on floating-point traps. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+/* The elementwise loops are compiled for AVX-512, AVX2 and baseline x86-64
+ * and picked at load time (ifunc), since the library itself is built for
+ * the baseline.  With -std=c11 GCC does not contract a*b+c into FMA, and
+ * every loop is elementwise (or sums in a fixed order), so all variants
+ * give identical results. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && !defined(WR_NO_CLONES)
+#define SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SIMD_CLONES
+#endif
 
 #define SELU_LAMBDA 1.0507009873554804934f
 #define SELU_ALPHA 1.6732632423543772848f
@@ -137,6 +155,7 @@ static inline float fast_tanh(float z)
     return z < 0 ? -t : t;
 }
 
+SIMD_CLONES
 static void bias_act(float *A, size_t rows, size_t no, const float *b, int act,
                      bool linear)
 {
@@ -179,6 +198,7 @@ static void bias_act(float *A, size_t rows, size_t no, const float *b, int act,
 }
 
 /* D *= act'(A), elementwise over n values. */
+SIMD_CLONES
 static void act_grad(float *D, const float *A, size_t n, int act)
 {
     switch (act) {
@@ -219,6 +239,7 @@ float *wr__mlp_forward(const wr__mlp *m, const float *theta, const float *X,
     return A;
 }
 
+SIMD_CLONES
 static void column_sums(const float *G, size_t rows, size_t no, float *out)
 {
     memset(out, 0, no * sizeof *out);

@@ -12,10 +12,13 @@
  * forward pass, NLL gradient and backward pass with single-threaded sgemm
  * calls on one pool thread into its own gradient buffer; the buffers are
  * summed in chunk order.  So results depend on the seed, not on the
- * thread count.  OpenBLAS's own threads, entered from several threads at
- * once, serialise on its server lock and oversubscribe the cores, so with
- * threads > 1 the library sets OpenBLAS to one thread
- * (openblas_set_num_threads(1), process-wide, when linked to OpenBLAS).
+ * thread count.  OpenBLAS's own threads cost more than they give at these
+ * matrix sizes (measured: 3x slower per epoch with 2 OpenBLAS threads than
+ * with 1) and, entered from several of our threads at once, serialise on
+ * its server lock; so fit and predict set OpenBLAS to one thread for the
+ * duration of the call and restore the previous count afterwards
+ * (openblas_set_num_threads is process-wide; when the BLAS is not
+ * OpenBLAS nothing is changed).
  */
 #include "nn.h"
 #include "pdf.h"
@@ -30,8 +33,25 @@
 #define EVAL_ROWS 256      /* rows per work item in predict/validation */
 #define MAX_FEATURES 65536
 
-/* Weak reference: present when the BLAS is OpenBLAS, NULL otherwise. */
+/* Weak references: present when the BLAS is OpenBLAS, NULL otherwise. */
 extern void openblas_set_num_threads(int) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
+
+/* Single-threaded OpenBLAS for the duration of a call; returns the count
+ * to restore (0: nothing to restore). */
+static int blas_single_begin(void)
+{
+    if (!openblas_set_num_threads || !openblas_get_num_threads) return 0;
+    int prev = openblas_get_num_threads();
+    if (prev <= 1) return 0;
+    openblas_set_num_threads(1);
+    return prev;
+}
+
+static void blas_single_end(int prev)
+{
+    if (prev > 1) openblas_set_num_threads(prev);
+}
 
 /* ------------------------------------------------------------ parameters */
 typedef struct reg_params {
@@ -283,9 +303,10 @@ static wr_status eval_run(eval_ctx *c, int threads)
     for (int i = 0; i < nt && !st; i++)
         if (!(scratch[i] = wr__alloc_array(per, sizeof(float), "scratch"))) st = WR_ERR_NOMEM;
     if (!st) {
-        if (nt > 1 && openblas_set_num_threads) openblas_set_num_threads(1);
+        int blas = blas_single_begin();
         c->scratch = scratch;
         wr__parallel_for(nt, nblocks, 1, eval_blocks, c);
+        blas_single_end(blas);
     }
     for (int i = 0; i < nt; i++) free(scratch[i]);
     free(scratch);
@@ -577,7 +598,6 @@ static wr_status fit_setup(const wr_regressor *r, fit_state *S, const float *X,
     for (size_t i = 0; i < n; i++) S->perm[i] = i;
     int nt = wr__resolve_threads((int)P->threads);
     if ((size_t)nt > nch) nt = (int)nch;
-    if (nt > 1 && openblas_set_num_threads) openblas_set_num_threads(1);
     if (!(S->pool = wr__pool_create(nt))) return WR_ERR_NOMEM;
     return WR_OK;
 }
@@ -659,8 +679,10 @@ WR_API wr_status wr_regressor_fit(wr_regressor *r, const float *X, size_t n,
     if (st) return st;
     fit_state S;
     memset(&S, 0, sizeof S);
+    int blas = blas_single_begin();
     st = fit_setup(r, &S, X, n, d, t, w, X_val, n_val, t_val, w_val);
     if (!st) st = fit_loop(r, &S, n, w, n_val, w_val);
+    blas_single_end(blas);
     if (!st) { /* swap the new model in */
         model_free(r->fit);
         r->fit = S.m;

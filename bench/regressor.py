@@ -1,0 +1,295 @@
+"""bench/regressor.py -- wr_regressor against PyTorch, and the w_mc closure.
+
+1. Speed: w_mc features -> ln_e1, MLP 15-64-64-64-4 (gaussexp2, ELU), the
+   same batch size, Adam, cosine learning-rate schedule, epochs, initial
+   output biases and thread count (2) trained with libwrecoil (C driver
+   build/bench/regressor_bench) and with PyTorch in the same run.  Time per
+   epoch (each epoch = training pass + validation NLL), final validation
+   NLL (weights of the best validation epoch, in both), inference time for
+   the pdf parameters of the test rows, achieved GFLOP/s against a measured
+   cblas_sgemm peak.
+2. Closure (libwrecoil only): ln_e1 and the sign-aligned e2s regressors;
+   summed predicted pdfs vs the observed test histogram (chi2/ndf), and the
+   resolution of the regressed recoil vs the track recoil.
+
+Environment: REGRESSOR_BENCH_EPOCHS (speed epochs, default 12),
+REGRESSOR_BENCH_CLOSURE_EPOCHS (default 60, early stopping).
+"""
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import common
+
+FEATURES = ["h_tk", "phi_tk", "r_ntnpv", "r_m", "r_ltk", "r_lnt", "s_tk", "s_nt",
+            "s_pf", "cos_tk_ntnpv", "adphi_tk_ntnpv", "sdphi_tk_pf", "sdphi_tk_ltk",
+            "n_tk", "n_vtx"]
+HIDDEN = [64, 64, 64]
+BATCH = 256
+LR = 2e-3
+LR_MIN = 1e-5
+THREADS = 2
+SIGMA_MIN, ALPHA_MIN = 1e-3, 0.1
+
+
+def wrap(a):
+    return (a + np.pi) % (2 * np.pi) - np.pi
+
+
+def load():
+    import pandas as pd
+    path = os.path.join(common.SHARED_DATA, "w_mc.csv.gz")
+    if not os.path.exists(path):
+        return None
+    df = pd.read_csv(path)
+    df = df[df.n_tk > 0].reset_index(drop=True)
+    phi_tk = np.arctan2(df.tk_y, df.tk_x)
+    phi_nt = np.arctan2(df.ntnpv_y, df.ntnpv_x)
+    s = np.where(wrap(phi_nt - phi_tk) >= 0, 1.0, -1.0)  # contract: +1 at zero
+    df["s"] = s
+    df["e2s"] = s * df.e2
+    rng = np.random.default_rng(2026)
+    perm = rng.permutation(len(df))
+    n = len(df)
+    i_tr, i_va, i_te = perm[: int(0.6 * n)], perm[int(0.6 * n): int(0.8 * n)], perm[int(0.8 * n):]
+    return df, i_tr, i_va, i_te
+
+
+def f32(a):
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def write_split(d, X, t, Xv, tv):
+    f32(X).tofile(os.path.join(d, "X.f32"))
+    f32(t).tofile(os.path.join(d, "t.f32"))
+    f32(Xv).tofile(os.path.join(d, "Xv.f32"))
+    f32(tv).tofile(os.path.join(d, "tv.f32"))
+
+
+def wr_train(d, n, nv, params, model):
+    secs, out = common.run([common.driver("regressor_bench"), "train", d, str(n),
+                            str(len(FEATURES)), str(nv), params, model])
+    return json.loads(out)
+
+
+# ------------------------------------------------------------------ torch
+def torch_train(X, t, Xv, tv, Xte, epochs, seed=1):
+    import torch
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(seed)
+    # the same standardisation and links as libwrecoil
+    xm, xs = X.mean(0), X.std(0)
+    xs[xs <= 0] = 1
+    tm, ts = t.mean(), t.std()
+    tX = torch.tensor((X - xm) / xs, dtype=torch.float32)
+    tt = torch.tensor((t - tm) / ts, dtype=torch.float32)
+    vX = torch.tensor((Xv - xm) / xs, dtype=torch.float32)
+    vt = torch.tensor((tv - tm) / ts, dtype=torch.float32)
+    teX = torch.tensor((Xte - xm) / xs, dtype=torch.float32)
+    layers, ni = [], X.shape[1]
+    for h in HIDDEN:
+        layers += [torch.nn.Linear(ni, h), torch.nn.ELU()]
+        ni = h
+    out = torch.nn.Linear(ni, 4)
+    with torch.no_grad():
+        out.weight.mul_(0.1)
+        out.bias.copy_(torch.tensor([0.0, math.log(math.expm1(1 - SIGMA_MIN)),
+                                     math.log(math.expm1(2 - ALPHA_MIN)),
+                                     math.log(math.expm1(2 - ALPHA_MIN))]))
+    net = torch.nn.Sequential(*layers, out)
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    sp = torch.nn.functional.softplus
+    c = math.sqrt(math.pi / 2)
+
+    def params(raw):
+        return (raw[:, 0], SIGMA_MIN + sp(raw[:, 1]), ALPHA_MIN + sp(raw[:, 2]),
+                ALPHA_MIN + sp(raw[:, 3]))
+
+    def nll(raw, y):
+        mu, s, a1, a2 = params(raw)
+        u = (y - mu) / s
+        g = torch.where(u < -a1, a1 * (0.5 * a1 + u),
+                        torch.where(u > a2, a2 * (0.5 * a2 - u), -0.5 * u * u))
+        norm = (c * (torch.erf(a1 / math.sqrt(2)) + torch.erf(a2 / math.sqrt(2)))
+                + torch.exp(-0.5 * a1 * a1) / a1 + torch.exp(-0.5 * a2 * a2) / a2)
+        return (-g + torch.log(s) + torch.log(norm)).mean()
+
+    n = len(tt)
+    best, best_state = float("inf"), None
+    t0 = time.perf_counter()
+    for e in range(epochs):
+        f = e / (epochs - 1) if epochs > 1 else 0.0
+        for gr in opt.param_groups:
+            gr["lr"] = LR_MIN + 0.5 * (LR - LR_MIN) * (1 + math.cos(math.pi * f))
+        perm = torch.randperm(n)
+        net.train()
+        for b in range(0, n, BATCH):
+            idx = perm[b:b + BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = nll(net(tX[idx]), tt[idx])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            v = float(nll(net(vX), vt))
+        if v < best:
+            best = v
+            best_state = {k: x.clone() for k, x in net.state_dict().items()}
+    fit = time.perf_counter() - t0
+    net.load_state_dict(best_state)
+    with torch.no_grad():
+        v = float(nll(net(vX), vt)) + math.log(ts)
+        best_inf = float("inf")
+        for _ in range(5):  # inference: the pdf parameters of the test rows
+            t1 = time.perf_counter()
+            mu, s, a1, a2 = params(net(teX))
+            res = torch.stack([tm + ts * mu, ts * s, a1, a2], 1)
+            best_inf = min(best_inf, time.perf_counter() - t1)
+    return {"fit_seconds": fit, "epoch_seconds": fit / epochs, "val_nll": v,
+            "predict_seconds": best_inf, "rows": len(teX), "params": res.numpy()}
+
+
+def train_flops_per_row():
+    sizes = [len(FEATURES)] + HIDDEN + [4]
+    mac = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    # forward 2 MAC; backward dW 2 MAC, dA 2 MAC except for the input layer
+    return 2 * sum(mac) + 2 * sum(mac) + 2 * sum(mac[1:]), 2 * sum(mac)
+
+
+# -------------------------------------------------------------- closure
+def closure(df, i_tr, i_va, i_te, tmp, epochs):
+    res = {}
+    X = df[FEATURES].to_numpy(np.float32)
+    Xte = f32(X[i_te])
+    xfile = os.path.join(tmp, "Xte.f32")
+    Xte.tofile(xfile)
+    summ = {}
+    params = (f"hidden=64,64,64 epochs={epochs} patience=8 batch_size={BATCH} "
+              f"learning_rate={LR} threads={THREADS}")
+    for target in ("ln_e1", "e2s"):
+        t = df[target].to_numpy(np.float32)
+        d = os.path.join(tmp, target)
+        os.makedirs(d, exist_ok=True)
+        write_split(d, X[i_tr], t[i_tr], X[i_va], t[i_va])
+        model = os.path.join(d, "model.wrm")
+        info = wr_train(d, len(i_tr), len(i_va), params, model)
+        tt = f32(t[i_te])
+        tt.tofile(os.path.join(d, "tte.f32"))
+        lo, hi = np.quantile(tt, [0.005, 0.995])
+        edges = np.linspace(lo, hi, 41)
+        edges.astype(np.float64).tofile(os.path.join(d, "edges.f64"))
+        pre = os.path.join(d, "eval")
+        common.run([common.driver("regressor_bench"), "eval", model, xfile, str(len(tt)),
+                    str(len(FEATURES)), os.path.join(d, "tte.f32"),
+                    os.path.join(d, "edges.f64"), str(len(edges)), pre])
+        mix = np.fromfile(pre + ".mixcdf", np.float64)
+        pit = np.fromfile(pre + ".pit", np.float64)
+        summ[target] = np.fromfile(pre + ".summary", np.float64).reshape(-1, 4)
+        obs, _ = np.histogram(tt, edges)
+        pred = len(tt) * np.diff(mix)
+        chi2 = float(np.sum((obs - pred) ** 2 / pred))
+        ndf = len(obs)
+        ph, _ = np.histogram(pit, np.linspace(0, 1, 21))
+        pe = len(pit) / 20
+        res[f"{target}_closure_chi2_ndf"] = chi2 / ndf
+        res[f"{target}_pit_chi2_ndf"] = float(np.sum((ph - pe) ** 2 / pe) / 19)
+        res[f"{target}_val_nll"] = info["val_nll"]
+        res[f"{target}_epochs"] = info["epochs"]
+        print(f"  {target}: epochs {info['epochs']} (best {info['best_epoch']}), val NLL "
+              f"{info['val_nll']:.4f}, closure chi2/ndf {chi2:.1f}/{ndf}, PIT chi2/ndf "
+              f"{res[f'{target}_pit_chi2_ndf']:.2f}", flush=True)
+    te = df.iloc[i_te]
+    h_tk = te.h_tk.to_numpy()
+    phi_tk = te.phi_tk.to_numpy()
+    s = te.s.to_numpy()
+    h_true = np.hypot(te.htrue_x, te.htrue_y).to_numpy()
+    phi_true = np.arctan2(te.htrue_y, te.htrue_x).to_numpy()
+    sl, se = summ["ln_e1"], summ["e2s"]
+    mean_exp = sl[:, 3]
+    finite = np.isfinite(mean_exp)
+    # h = h_tk E[exp(ln_e1)] where it exists; the median where the right
+    # tail is too heavy for a mean (sigma >= alpha2)
+    h_mean = np.where(finite, h_tk * np.where(finite, mean_exp, 0), h_tk * np.exp(sl[:, 1]))
+    h_med = h_tk * np.exp(sl[:, 1])
+    phi = phi_tk + s * se[:, 1]  # median of e2s
+
+    def rms(a):
+        return float(np.sqrt(np.mean(np.square(a))))
+
+    def w68(a):
+        q = np.quantile(a, [0.16, 0.84])
+        return float(0.5 * (q[1] - q[0]))
+
+    res["mag_rms_tk"] = rms(h_tk - h_true)
+    res["mag_rms_wr_mean_exp"] = rms(h_mean - h_true)
+    res["mag_rms_wr_median"] = rms(h_med - h_true)
+    res["mag_w68_tk"] = w68(h_tk - h_true)
+    res["mag_w68_wr_mean_exp"] = w68(h_mean - h_true)
+    res["mag_w68_wr_median"] = w68(h_med - h_true)
+    res["mean_exp_infinite_fraction"] = float(1 - finite.mean())
+    res["angle_rms_tk"] = rms(wrap(phi_tk - phi_true))
+    res["angle_rms_wr"] = rms(wrap(phi - phi_true))
+    res["angle_w68_tk"] = w68(wrap(phi_tk - phi_true))
+    res["angle_w68_wr"] = w68(wrap(phi - phi_true))
+    return res
+
+
+def main():
+    data = load()
+    if data is None:
+        print("regressor bench: SKIPPED (no ../shared/data/w_mc.csv.gz)")
+        return 0
+    df, i_tr, i_va, i_te = data
+    epochs = int(os.environ.get("REGRESSOR_BENCH_EPOCHS", "12"))
+    closure_epochs = int(os.environ.get("REGRESSOR_BENCH_CLOSURE_EPOCHS", "60"))
+    X = df[FEATURES].to_numpy(np.float32)
+    t = df["ln_e1"].to_numpy(np.float32)
+    m = {}
+    sg = json.loads(common.run([common.driver("regressor_bench"), "sgemm", str(THREADS)])[1])
+    m.update(sg)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "speed")
+        os.makedirs(d)
+        write_split(d, X[i_tr], t[i_tr], X[i_va], t[i_va])
+        model = os.path.join(d, "model.wrm")
+        params = (f"family=gaussexp2 activation=elu hidden={','.join(map(str, HIDDEN))} "
+                  f"epochs={epochs} batch_size={BATCH} learning_rate={LR} lr_schedule=cosine "
+                  f"lr_min={LR_MIN} patience=0 threads={THREADS}")
+        wr = wr_train(d, len(i_tr), len(i_va), params, model)
+        print(f"  libwrecoil: {wr['epoch_seconds']*1e3:.1f} ms/epoch, val NLL {wr['val_nll']:.5f}",
+              flush=True)
+        th = torch_train(X[i_tr], t[i_tr], X[i_va], t[i_va], X[i_te], epochs)
+        print(f"  torch     : {th['epoch_seconds']*1e3:.1f} ms/epoch, val NLL {th['val_nll']:.5f}",
+              flush=True)
+        xfile = os.path.join(tmp, "Xte.f32")
+        f32(X[i_te]).tofile(xfile)
+        pr = json.loads(common.run([common.driver("regressor_bench"), "predict", model, xfile,
+                                    str(len(i_te)), str(len(FEATURES)), "5"])[1])
+        ftrain, ffwd = train_flops_per_row()
+        m["wr_epoch_seconds"] = wr["epoch_seconds"]
+        m["torch_epoch_seconds"] = th["epoch_seconds"]
+        m["wr_val_nll"] = wr["val_nll"]
+        m["torch_val_nll"] = th["val_nll"]
+        m["train_speedup_vs_torch"] = th["epoch_seconds"] / wr["epoch_seconds"]
+        m["val_nll_ratio_vs_torch"] = wr["val_nll"] / th["val_nll"]
+        m["wr_predict_rows_per_s"] = pr["rows"] / pr["predict_seconds"]
+        m["torch_predict_rows_per_s"] = th["rows"] / th["predict_seconds"]
+        m["infer_speedup_vs_torch"] = th["predict_seconds"] / pr["predict_seconds"]
+        m["train_gflops"] = ftrain * len(i_tr) / wr["epoch_seconds"] * 1e-9
+        m["torch_train_gflops"] = ftrain * len(i_tr) / th["epoch_seconds"] * 1e-9
+        m["infer_gflops"] = ffwd * pr["rows"] / pr["predict_seconds"] * 1e-9
+        m["train_fraction_of_sgemm_peak"] = m["train_gflops"] / m["sgemm_peak_gflops"]
+        m["epochs"] = epochs
+        m["threads"] = THREADS
+        m["batch_size"] = BATCH
+        m.update(closure(df, i_tr, i_va, i_te, tmp, closure_epochs))
+    common.write("regressor", m)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
