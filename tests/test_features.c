@@ -85,6 +85,34 @@ START_TEST(test_track_and_neutral)
 }
 END_TEST
 
+/* A single PV track: m_TK is the pion mass whatever eta; NTNPV vanishes
+ * and takes the TK direction. */
+START_TEST(test_one_track)
+{
+    evbuf b = {0};
+    ev_begin(&b);
+    ev_add(&b, 7, 0.4, -2.5, -1, 0);
+    float htrue[2] = {(float)(-3 * cos(0.5)), (float)(3 * sin(0.5))};
+    evout o;
+    run(&b, htrue, &o);
+    const float *f = o.f;
+    NEAR(f[WR_F_H_TK], 7);
+    NEAR(f[WR_F_PHI_TK], -2.5);
+    NEAR(f[WR_F_R_M], log(PION / 7));
+    ck_assert_float_eq(f[WR_F_R_LTK], 0);
+    NEAR(f[WR_F_S_TK], 1);
+    NEAR(f[WR_F_S_PF], 1);
+    ck_assert_float_eq(f[WR_F_R_NTNPV], 0);
+    ck_assert_float_eq(f[WR_F_COS_TK_NTNPV], 1);
+    ck_assert_float_eq(f[WR_F_ADPHI_TK_NTNPV], 0);
+    ck_assert_float_eq(f[WR_F_SDPHI_TK_PF], 0);
+    ck_assert_float_eq(f[WR_F_N_TK], 1);
+    ck_assert_float_eq(f[WR_F_N_VTX], 1);
+    NEAR(o.t[0], log(3.0 / 7));
+    NEAR(o.t[1], (PI - 0.5) - (-2.5) - 2 * PI); /* wrapped into (-pi, pi] */
+}
+END_TEST
+
 /* The mirror image (neutral on the other side) flips s, so the signed
  * angle features keep their value. */
 START_TEST(test_sign_mirror)
@@ -541,6 +569,7 @@ static Suite *features_suite(void)
     TCase *tc = tcase_create("analytic");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_track_and_neutral);
+    tcase_add_test(tc, test_one_track);
     tcase_add_test(tc, test_sign_mirror);
     tcase_add_test(tc, test_sign_at_zero);
     tcase_add_test(tc, test_back_to_back);
