@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 /* ============================================================ features */
-/* Contract: docs/recoil-features.md (copied from the analysis' contract). */
+/* Contract: the analysis' recoil-features.md, restated in docs/events.md. */
 
 /** Number of regression features and their order (contract order). */
 #define WR_N_FEATURES 15
@@ -29,7 +29,7 @@ enum { WR_R_TK_X = 0, WR_R_TK_Y, WR_R_PF_X, WR_R_PF_Y, WR_R_NTNPV_X,
 /**
  * Computes the recoil features of many events from their reconstructed
  * particles (the boson-decay leptons already removed), following the
- * contract docs/recoil-features.md exactly (summary in docs/events.md).
+ * analysis contract (recoil-features.md) exactly; docs/events.md restates it.
  *
  * Particles of event i are indices [offsets[i], offsets[i+1]) of the arrays
  * pt (GeV, finite, >= 0), eta, phi (rad, any finite value), charge
@@ -66,7 +66,7 @@ WR_API wr_status wr_recoil_features(size_t n_events, const int64_t *offsets,
 
 /* ========================================================== kinematics */
 /*
- * Batch helpers for the observables of docs/recoil-features.md.  Recoil
+ * Batch helpers for the observables of the contract (docs/events.md).  Recoil
  * vectors h are read as (x, y) pairs with a row stride `h_stride` (floats
  * from one event's x to the next, >= 2): 2 for a packed n x 2 array,
  * WR_N_RECOIL to read one vector straight out of wr_recoil_features'
