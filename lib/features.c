@@ -1,5 +1,6 @@
 /* lib/features.c -- recoil vectors, the 15 regression features and the
- * targets of the analysis contract (docs/events.md), computed from reconstructed particles.
+ * targets of the analysis contract (docs/events.md), computed from
+ * reconstructed particles.
  *
  * Everything is accumulated in double precision per event; only the final
  * values are rounded to float.  Events are independent, so the batch is
