@@ -22,7 +22,16 @@ from ._lib import Error, Status, last_error, library_path, version
 __version__ = "0.1.0"
 
 __all__ = ["Error", "Status", "ModelInfo", "inspect_model", "last_error",
-           "library_path", "version", "version_number", "__version__"]
+           "library_path", "version", "version_number", "__version__",
+           # models
+           "QuantileForest", "Regressor", "Morpher", "TemplateFit", "Toy",
+           # events
+           "FEATURE_NAMES", "RECOIL_NAMES", "recoil_features", "wrap_angle",
+           "transverse_mass", "wlike_z", "boson_from_leptons", "recoil_y",
+           "read_table", "write_table", "TableReader", "TableWriter", "Particles",
+           # pdfs
+           "pdf_density", "pdf_log_density", "pdf_cdf", "pdf_quantile", "pdf_summary",
+           "pdf_nll", "pdf_mixture_cdf", "pdf_n_params", "load_model"]
 
 _model_inspect = _lib.fn("wr_model_inspect", _lib.STATUS,
                          [_lib.c_void_p, _lib.c_size_t, _lib.POINTER(_lib.c_int),
@@ -65,3 +74,31 @@ def inspect_model(model):
         data = model if isinstance(model, bytes) else memoryview(model).cast("B").tobytes()
         _model_inspect(data, len(data), ctypes.byref(kind), ctypes.byref(kv))
     return ModelInfo(kind.value, _model_kind_name(kind.value).decode(), kv.value)
+
+
+# ------------------------------------------------------------ the modules
+from .events import (FEATURE_NAMES, RECOIL_NAMES, TableReader, TableWriter,  # noqa: E402
+                     boson_from_leptons, read_table, recoil_features, recoil_y,
+                     transverse_mass, wlike_z, wrap_angle, write_table)
+from .toy import Particles, Toy  # noqa: E402
+from .forest import QuantileForest  # noqa: E402
+from .regressor import (Regressor, pdf_cdf, pdf_density, pdf_log_density,  # noqa: E402
+                        pdf_mixture_cdf, pdf_n_params, pdf_nll, pdf_quantile, pdf_summary)
+from .morph import Morpher  # noqa: E402
+from .tfit import TemplateFit  # noqa: E402
+
+_KIND_CLASSES = {1: QuantileForest, 2: Regressor, 3: Morpher, 4: TemplateFit}
+
+
+def load_model(model):
+    """Loads any saved model (file path or bytes) into the object of its
+    kind (QuantileForest, Regressor, Morpher or TemplateFit)."""
+    info = inspect_model(model)
+    try:
+        cls = _KIND_CLASSES[info.kind]
+    except KeyError:
+        raise Error(Status.UNSUPPORTED, "no Python class for model kind %d (%s)"
+                    % (info.kind, info.kind_name)) from None
+    if isinstance(model, (str, os.PathLike)):
+        return cls.load(model)
+    return cls.from_bytes(model)
