@@ -61,7 +61,7 @@ static const wr__param_desc TOY_PARAMS[] = {
     D(soft_a, 1.01, 50, "4.5", "soft pT spectrum (1 + pT/lambda)^-a: power a"),
     D(soft_lambda, 0.01, 100, "1.3", "soft pT spectrum: scale lambda (GeV)"),
     D(gen_min_ch, 0.01, 100, "0.45", "soft charged generated above (GeV; <= trk_pt_min)"),
-    D(gen_min_ph, 0.01, 100, "0.7", "soft photons generated above (GeV)"),
+    D(gen_min_ph, 0.01, 100, "0.85", "soft photons generated above (GeV)"),
     D(gen_min_nh, 0.01, 100, "0.3", "soft neutral hadrons and forward charged generated above (GeV)"),
     /* detector */
     D(trk_eff, 0, 1, "0.92", "track efficiency"),
@@ -85,6 +85,8 @@ static const wr__param_desc TOY_PARAMS[] = {
     /* execution */
     {"chunk", WR__P_INT, OFF(chunk), 1, 1e7, "256", NULL,
      "events per parallel work item (results do not depend on it)"},
+    {"pu_library", WR__P_INT, OFF(pu_library), 0, 1 << 20, "4096", NULL,
+     "pileup vertices in the library events draw from (0: fresh vertices for every event)"},
 };
 
 static const wr__param_table TOY_TABLE = {
@@ -181,7 +183,7 @@ WR_API wr_status wr_toy_create(const char *process, const char *preset, wr_toy *
         wr__error_prefix("wr_toy_create");
         return st;
     }
-    toy_normal_table(t->d.normal_q);
+    toy_fixed_tables(&t->d);
     toy_derive(&t->p, &t->d);
     *out = t;
     return WR_OK;
@@ -372,6 +374,7 @@ static wr_status scratch_status(const scratch *s, const char *fn)
 
 typedef struct table_job {
     const wr_toy *toy;
+    const pu_lib *lib;
     uint64_t seed;
     int64_t first; /* event number of row 0 of `out` */
     double *out;
@@ -385,12 +388,12 @@ static void table_range(void *ctx, size_t begin, size_t end, int tid)
     toy_event *e = &j->sc->ev[tid];
     for (size_t i = begin; i < end && !j->sc->st[tid]; i++) {
         int64_t ev = j->first + (int64_t)i;
-        wr_status st = toy_generate(j->toy, j->seed, ev, e);
+        wr_status st = toy_generate(j->toy, j->lib, j->seed, ev, e);
         if (st) {
             j->sc->st[tid] = st;
             return;
         }
-        toy_event_row(e, ev, j->out + i * j->ncol);
+        toy_event_row(j->toy, e, ev, j->out + i * j->ncol);
     }
 }
 
@@ -414,17 +417,23 @@ WR_API wr_status wr_toy_table(const wr_toy *toy, uint64_t seed, int64_t first,
     if (n == 0) return WR_OK;
     size_t chunk = (size_t)toy->p.chunk;
     int nt = toy_threads(nthreads, n, chunk);
+    pu_lib lib;
+    if ((st = pu_lib_build(toy, seed, &lib))) return st;
     scratch sc;
-    if ((st = scratch_init(&sc, nt, FN))) return st;
+    if ((st = scratch_init(&sc, nt, FN))) {
+        pu_lib_free(&lib);
+        return st;
+    }
     wr__pool *pool = nt > 1 ? wr__pool_create(nt) : NULL;
     if (nt > 1 && !pool) {
         scratch_free(&sc);
+        pu_lib_free(&lib);
         return WR_ERR_NOMEM;
     }
     size_t block = block_size(toy, nt, n);
     for (size_t b = 0; b < n && !st; b += block) {
         size_t m = n - b < block ? n - b : block;
-        table_job j = {toy, seed, first + (int64_t)b, out + b * N_TABLE_COLS,
+        table_job j = {toy, &lib, seed, first + (int64_t)b, out + b * N_TABLE_COLS,
                        N_TABLE_COLS, &sc};
         wr__pool_for(pool, m, chunk, table_range, &j);
         st = scratch_status(&sc, FN);
@@ -434,6 +443,7 @@ WR_API wr_status wr_toy_table(const wr_toy *toy, uint64_t seed, int64_t first,
     }
     wr__pool_free(pool);
     scratch_free(&sc);
+    pu_lib_free(&lib);
     return st;
 }
 
@@ -477,6 +487,7 @@ static int pchunk_reserve(pchunk *c, size_t need)
 
 typedef struct part_job {
     const wr_toy *toy;
+    const pu_lib *lib;
     uint64_t seed;
     int64_t first;   /* event number of event 0 of the call */
     size_t n, chunk; /* events of the call, events per chunk */
@@ -496,22 +507,17 @@ static void part_range(void *ctx, size_t begin, size_t end, int tid)
         size_t i1 = (ci + 1) * j->chunk < j->n ? (ci + 1) * j->chunk : j->n;
         for (size_t i = ci * j->chunk; i < i1; i++) {
             int64_t ev = j->first + (int64_t)i;
-            wr_status st = toy_generate(j->toy, j->seed, ev, e);
-            if (!st && pchunk_reserve(c, c->n + e->n)) st = WR_ERR_NOMEM;
+            wr_status st = toy_generate(j->toy, j->lib, j->seed, ev, e);
+            size_t np = st ? 0 : toy_event_nparticles(e);
+            if (!st && pchunk_reserve(c, c->n + np)) st = WR_ERR_NOMEM;
             if (st) {
                 j->sc->st[tid] = st;
                 return;
             }
-            for (size_t k = 0; k < e->n; k++) {
-                size_t o = c->n + k;
-                c->pt[o] = (float)e->pt[k];
-                c->eta[o] = (float)e->eta[k];
-                c->phi[o] = (float)atan2(e->s[k], e->c[k]);
-                c->charge[o] = e->charge[k];
-                c->vtx[o] = e->vtx[k];
-            }
-            c->n += e->n;
-            j->counts[i] = (int64_t)e->n;
+            toy_event_particles(e, c->pt + c->n, c->eta + c->n, c->phi + c->n,
+                                c->charge + c->n, c->vtx + c->n);
+            c->n += np;
+            j->counts[i] = (int64_t)np;
             if (j->truth) toy_truth_row(e, ev, j->truth + i * N_TRUTH_COLS);
         }
     }
@@ -536,21 +542,27 @@ WR_API wr_status wr_toy_particles(const wr_toy *toy, uint64_t seed, int64_t firs
     size_t chunk = (size_t)toy->p.chunk;
     size_t nchunks = (n + chunk - 1) / chunk;
     int nt = toy_threads(nthreads, n, chunk);
+    pu_lib lib;
+    if ((st = pu_lib_build(toy, seed, &lib))) return st;
     scratch sc;
-    if ((st = scratch_init(&sc, nt, FN))) return st;
+    if ((st = scratch_init(&sc, nt, FN))) {
+        pu_lib_free(&lib);
+        return st;
+    }
     pchunk *chunks = wr__calloc_array(nchunks ? nchunks : 1, sizeof *chunks, FN);
     wr__pool *pool = nt > 1 ? wr__pool_create(nt) : NULL;
     if (!chunks || (nt > 1 && !pool)) {
         free(chunks);
         wr__pool_free(pool);
         scratch_free(&sc);
+        pu_lib_free(&lib);
         return WR_ERR_NOMEM;
     }
     /* progress between blocks of chunks */
     size_t cblock = toy->progress ? (size_t)nt * 4 : (nchunks ? nchunks : 1);
     for (size_t c0 = 0; c0 < nchunks && !st; c0 += cblock) {
         size_t m = nchunks - c0 < cblock ? nchunks - c0 : cblock;
-        part_job j = {toy, seed, first, n, chunk, c0, chunks, offsets + 1, truth, &sc};
+        part_job j = {toy, &lib, seed, first, n, chunk, c0, chunks, offsets + 1, truth, &sc};
         wr__pool_for(pool, m, 1, part_range, &j);
         st = scratch_status(&sc, FN);
         size_t done = (c0 + m) * chunk < n ? (c0 + m) * chunk : n;
@@ -560,6 +572,7 @@ WR_API wr_status wr_toy_particles(const wr_toy *toy, uint64_t seed, int64_t firs
     }
     wr__pool_free(pool);
     scratch_free(&sc);
+    pu_lib_free(&lib);
     size_t total = 0;
     if (!st) {
         for (size_t i = 0; i < n; i++) offsets[i + 1] += offsets[i];

@@ -53,13 +53,13 @@ static inline void ru2(wr__rng *r, double *a, double *b)
     *b = (double)(x >> 32) * 0x1.0p-32;
 }
 
-/* Sample of a table-driven inverse CDF: the top TOY_QBITS bits choose the
- * bin, the next 42 bits the position inside it. */
-#define FRAC_BITS 42
-static inline void qbin(uint64_t x, unsigned *j, double *f)
+/* Table-driven inverse CDFs sample from 32 random bits: the top TOY_QBITS
+ * bits choose the bin, the remaining ones the position inside it. */
+#define FRAC32 (32 - TOY_QBITS)
+static inline void qbin(uint32_t x, unsigned *j, double *f)
 {
-    *j = (unsigned)(x >> (64 - TOY_QBITS));
-    *f = (double)((x >> 11) & ((1ull << FRAC_BITS) - 1)) * 0x1.0p-42;
+    *j = x >> FRAC32;
+    *f = (double)(x & ((1u << FRAC32) - 1)) * (1.0 / (double)(1u << FRAC32));
 }
 
 /* Standard normal tail beyond x0 > 0 (Marsaglia 1964): exact. */
@@ -71,48 +71,67 @@ static double normal_tail(wr__rng *r, double x0)
     }
 }
 
-/* Standard normal: piecewise-linear quantile function between the 2^11
- * quantiles (|x| < 3.3), exact tails beyond. */
-static inline double rnorm(const toy_derived *d, wr__rng *r)
+/* Standard normal from 32 random bits `x`: piecewise-linear quantile
+ * function between the 2^10 quantiles (|z| < 3.1), the two outer bins
+ * sampled exactly (extra draws from r). */
+static inline double qnorm(const toy_derived *d, wr__rng *r, uint32_t x)
 {
     unsigned j;
     double f;
-    qbin(rn(r), &j, &f);
+    qbin(x, &j, &f);
     if (j == 0) return -normal_tail(r, -d->normal_q[1]);
     if (j == TOY_NQ - 1) return normal_tail(r, d->normal_q[TOY_NQ - 1]);
     return d->normal_q[j] + f * (d->normal_q[j + 1] - d->normal_q[j]);
 }
 
+static inline double rnorm(const toy_derived *d, wr__rng *r)
+{
+    return qnorm(d, r, (uint32_t)(rn(r) >> 32));
+}
+
 /* Soft-particle pT above threshold `k` (0 charged, 1 photon, 2 neutral
- * hadron): Lomax spectrum, table in the bulk, exact in the last bin. */
-static inline double rsoft(const wr_toy *t, wr__rng *r, int k)
+ * hadron) from 32 random bits: Lomax spectrum, table in the bulk, exact in
+ * the last bin. */
+static inline double qsoft(const wr_toy *t, int k, uint32_t x)
 {
     unsigned j;
     double f;
-    qbin(rn(r), &j, &f);
+    qbin(x, &j, &f);
     const double *q = t->d.soft_q[k];
     if (j < TOY_NQ - 1) return q[j] + f * (q[j + 1] - q[j]);
     double u = ((double)j + f) / TOY_NQ; /* CDF value in the last bin */
     double lam = t->p.soft_lambda, th = t->d.soft_t[k];
-    return (lam + th) * pow(1.0 - u + 0x1.0p-60, -1.0 / t->p.soft_a) - lam;
+    return (lam + th) * pow(1.0 - u + 0x1.0p-40, -1.0 / t->p.soft_a) - lam;
 }
 
-/* Uniform direction in the transverse plane as (cos, sin): polar method on
- * a point uniform in the unit disc (angle doubled), no trigonometry. */
-static inline void rdir(wr__rng *r, double *c, double *s)
+/* exp(x) for x >= 0: table at steps of 1/64 times a Taylor polynomial. */
+static inline double fexp(const toy_derived *d, double x)
 {
-    for (;;) {
-        uint64_t x = rn(r);
-        double u = (double)(int32_t)(uint32_t)x * 0x1.0p-31;
-        double v = (double)(int32_t)(uint32_t)(x >> 32) * 0x1.0p-31;
-        double q = u * u + v * v;
-        if (q < 1.0 && q > 1e-20) {
-            double inv = 1.0 / q;
-            *c = (u * u - v * v) * inv;
-            *s = 2.0 * u * v * inv;
-            return;
-        }
-    }
+    if (!(x < 4.0)) return exp(x);
+    double y = x * TOY_EXP_STEPS;
+    int j = (int)y;
+    double h = (y - j) * (1.0 / TOY_EXP_STEPS);
+    return d->texp[j] * (1.0 + h * (1.0 + h * (0.5 + h * (1.0 / 6.0 + h * (1.0 / 24.0)))));
+}
+
+/* Uniform direction in the transverse plane as (cos, sin) from 32 random
+ * bits: a table node (top 8 bits) rotated by the remaining angle
+ * (< 2 pi / 256) with Taylor series exact to rounding.  Branch-free, no
+ * libm call. */
+static inline void qdir(const toy_derived *d, uint32_t x, double *c, double *s)
+{
+    unsigned j = x >> 24;
+    double a = (double)(x & 0xffffffu) * (6.283185307179586476925 / 4294967296.0);
+    double a2 = a * a;
+    double ca = 1.0 - a2 * (0.5 - a2 * (1.0 / 24.0 - a2 * (1.0 / 720.0)));
+    double sa = a * (1.0 - a2 * (1.0 / 6.0 - a2 * (1.0 / 120.0 - a2 * (1.0 / 5040.0))));
+    *c = d->tcos[j] * ca - d->tsin[j] * sa;
+    *s = d->tsin[j] * ca + d->tcos[j] * sa;
+}
+
+static inline void rdir(const toy_derived *d, wr__rng *r, double *c, double *s)
+{
+    qdir(d, (uint32_t)(rn(r) >> 32), c, s);
 }
 
 /* Poisson(mu) by inversion from one uniform (O(mu) multiplications, one
@@ -157,23 +176,20 @@ static double rgamma1(const toy_derived *d, wr__rng *r, double k)
 
 /* cos and sin of a small rotation: series below 0.3 rad (error < 1e-9),
  * libm above. */
-static inline void rot(double a, double *cd, double *sd)
+static inline void rot(const toy_derived *d, double a, double *cd, double *sd)
 {
     if (fabs(a) < 0.3) {
         double a2 = a * a;
         *cd = 1.0 - a2 * (0.5 - a2 * (1.0 / 24.0 - a2 / 720.0));
         *sd = a * (1.0 - a2 * (1.0 / 6.0 - a2 * (1.0 / 120.0 - a2 / 5040.0)));
+    } else if (fabs(a) < 1e6) { /* the angle in 2^-32 turns, then the table */
+        qdir(d, (uint32_t)(int64_t)(a * (4294967296.0 / 6.283185307179586476925)), cd, sd);
     } else {
         *cd = cos(a);
         *sd = sin(a);
     }
 }
 
-static inline double cosh_fast(double eta)
-{
-    double e = exp(eta);
-    return 0.5 * (e + 1.0 / e);
-}
 
 /* ------------------------------------------------------------- particles */
 
@@ -181,6 +197,15 @@ void toy_event_init(toy_event *e) { memset(e, 0, sizeof *e); }
 
 void toy_event_free(toy_event *e)
 {
+    if (e->scratch) {
+        toy_event_free(e->scratch);
+        free(e->scratch);
+    }
+    pu_lib_free(&e->own);
+    free(e->pick);
+    free(e->pc);
+    free(e->ps);
+    free(e->pflip);
     free(e->pt);
     free(e->eta);
     free(e->c);
@@ -239,15 +264,17 @@ static inline void add(gen *g, double pt, double eta, double c, double s,
     e->vtx[k] = vtx;
 }
 
-/* A track candidate that passed acceptance and efficiency: pT resolution
- * sqrt(a^2 + (b pT)^2), threshold, then vertex association.  `origin` is 0
- * for the hard interaction, k > 0 for pileup vertex k. */
-static inline void track(gen *g, double pt, double eta, double c, double s,
-                         int origin)
+/* A charged particle inside the tracker that the tracking found: pT
+ * resolution sqrt(a^2 + (b pT)^2) (normal from the 32 bits `xn`),
+ * threshold, then charge and vertex association.  `origin` is 0 for the
+ * hard interaction, k > 0 for pileup vertex k.  `dir` false: the direction
+ * is drawn here, only for tracks that pass. */
+static inline void track(gen *g, double pt, double eta, int dir, double c,
+                         double s, int origin, uint32_t xn)
 {
     const toy_params *p = g->p;
     double res = sqrt(p->trk_res_a * p->trk_res_a + p->trk_res_b * p->trk_res_b * pt * pt);
-    double ptr = pt * (1.0 + res * rnorm(g->d, &g->r));
+    double ptr = pt * (1.0 + res * qnorm(g->d, &g->r, xn));
     if (!(ptr > p->trk_pt_min)) return;
     uint64_t x = rn(&g->r);
     double u = (double)(uint32_t)x * 0x1.0p-32;
@@ -259,18 +286,25 @@ static inline void track(gen *g, double pt, double eta, double c, double s,
                 ? 0 : 1 + (int32_t)(((x >> 32) & 0x7fffffffu) % (uint32_t)n_pu);
     else
         v = u < p->pu_assoc ? origin : 0;
+    if (!dir) rdir(g->d, &g->r, &c, &s);
     add(g, ptr, eta, c, s, charge, v);
 }
 
 enum { CALO_PH = 0, CALO_NH = 1 };
 
-/* Calorimeter cluster from a photon or a hadron of true (pt, eta, dir):
- * energy scale and stochastic + constant resolution, angular smearing in
- * eta and phi, then the acceptance and pT threshold on measured values. */
-static void calo(gen *g, int type, double pt, double eta, double c, double s)
+/* Calorimeter cluster from a photon or a hadron of true (pt, eta): energy
+ * scale and stochastic + constant resolution (normal from `xn`), angular
+ * smearing in eta and phi, then the acceptance and pT threshold on the
+ * measured values.  `dir` false: the direction is drawn here, only for
+ * clusters that pass. */
+static void calo(gen *g, int type, double pt, double eta, int dir, double c,
+                 double s, uint32_t xn)
 {
     const toy_params *p = g->p;
-    double ch = cosh_fast(eta), E = pt * ch;
+    const toy_derived *d = g->d;
+    double ex = fexp(d, fabs(eta)), ix = 1.0 / ex;
+    double ch = 0.5 * (ex + ix), sh = eta < 0.0 ? -0.5 * (ex - ix) : 0.5 * (ex - ix);
+    double E = pt * ch;
     double scale, stoch, cnst, ang;
     if (type == CALO_PH) {
         scale = p->ph_scale;
@@ -284,14 +318,25 @@ static void calo(gen *g, int type, double pt, double eta, double c, double s)
         ang = p->nh_ang;
     }
     double sig = sqrt(stoch * stoch / E + cnst * cnst);
-    double Em = E * scale * (1.0 + sig * rnorm(g->d, &g->r));
+    double Em = E * scale * (1.0 + sig * qnorm(d, &g->r, xn));
     if (!(Em > 0.0)) return;
-    double etam = eta + ang * rnorm(g->d, &g->r);
+    uint64_t x = rn(&g->r);
+    double de = ang * qnorm(d, &g->r, (uint32_t)x);
+    double etam = eta + de;
     if (!(fabs(etam) < p->nt_eta_max)) return;
-    double ptm = Em / (etam == eta ? ch : cosh_fast(etam));
+    /* cosh(eta + de) = cosh(eta) cosh(de) + sinh(eta) sinh(de) */
+    double chm;
+    if (fabs(de) < 0.3) {
+        double d2 = de * de;
+        chm = ch * (1.0 + d2 * (0.5 + d2 * (1.0 / 24.0 + d2 / 720.0))) +
+              sh * de * (1.0 + d2 * (1.0 / 6.0 + d2 * (1.0 / 120.0 + d2 / 5040.0)));
+    } else
+        chm = cosh(etam);
+    double ptm = Em / chm;
     if (!(ptm > p->nt_pt_min)) return;
     double cd, sd;
-    rot(ang * rnorm(g->d, &g->r), &cd, &sd);
+    rot(g->d, ang * qnorm(d, &g->r, (uint32_t)(x >> 32)), &cd, &sd);
+    if (!dir) rdir(g->d, &g->r, &c, &s);
     add(g, ptm, etam, c * cd - s * sd, s * cd + c * sd, 0, -1);
 }
 
@@ -301,45 +346,350 @@ static void hard_charged(gen *g, double pt, double eta, double c, double s)
 {
     const toy_params *p = g->p;
     double ae = fabs(eta);
+    uint64_t x = rn(&g->r);
     if (ae < p->trk_eta_max) {
-        if (ru(&g->r) < p->trk_eff) track(g, pt, eta, c, s, 0);
+        if ((double)(uint32_t)x * 0x1.0p-32 < p->trk_eff)
+            track(g, pt, eta, 1, c, s, 0, (uint32_t)(x >> 32));
     } else if (ae < p->nt_eta_max) {
-        calo(g, CALO_NH, pt, eta, c, s);
+        calo(g, CALO_NH, pt, eta, 1, c, s, (uint32_t)(x >> 32));
     }
+}
+
+/* Room for `more` particles, so the branch-free loops below can write
+ * without a capacity check. */
+static int reserve(gen *g, size_t more)
+{
+    while (g->e->n + more > g->e->cap)
+        if (grow(g->e)) {
+            g->nomem = 1;
+            return -1;
+        }
+    return 0;
+}
+
+/* Soft tracks of one vertex: n tracks found in the tracker (the count
+ * already includes the efficiency).  Branch-free: every candidate is
+ * written and kept by advancing the count only when it passes. */
+static void soft_tracks(gen *g, int id, uint32_t n)
+{
+    const toy_params *p = g->p;
+    const toy_derived *d = g->d;
+    toy_event *e = g->e;
+    const double ra2 = p->trk_res_a * p->trk_res_a, rb2 = p->trk_res_b * p->trk_res_b;
+    const double te = p->trk_eta_max, ptmin = p->trk_pt_min;
+    const uint32_t assoc = p->pu_assoc >= 1.0 ? 0xffffffffu : (uint32_t)(p->pu_assoc * 4294967296.0);
+    const int n_pu = e->t.n_pu;
+    size_t k = e->n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t xa = rn(&g->r), xb = rn(&g->r), xc = rn(&g->r);
+        double pt = qsoft(g->t, 0, (uint32_t)(xa >> 32));
+        double ptr = pt * (1.0 + sqrt(ra2 + rb2 * pt * pt) * qnorm(d, &g->r, (uint32_t)xa));
+        double c, s;
+        qdir(d, (uint32_t)(xc >> 32), &c, &s);
+        uint32_t lo = (uint32_t)xb;
+        int32_t v;
+        if (id > 0)
+            v = lo < assoc ? id : 0;
+        else /* underlying event: hard-interaction association */
+            v = ((double)lo * 0x1.0p-32 < p->pv_assoc || n_pu == 0)
+                    ? 0 : 1 + (int32_t)((uint32_t)xc % (uint32_t)n_pu);
+        e->pt[k] = ptr;
+        e->eta[k] = ((double)(xb >> 32) * 0x1.0p-31 - 1.0) * te;
+        e->c[k] = c;
+        e->s[k] = s;
+        e->charge[k] = (int32_t)((xc >> 31) & 2) - 1;
+        e->vtx[k] = v;
+        k += ptr > ptmin;
+    }
+    e->n = k;
+}
+
+/* Soft calorimeter clusters of one species: photons (type CALO_PH) or
+ * hadrons (CALO_NH) flat in eta within |eta| in [eta0, eta1).  Same
+ * response as calo(), branch-free. */
+static void soft_calo(gen *g, int type, int spec, double eta0, double eta1, uint32_t n)
+{
+    const toy_params *p = g->p;
+    const toy_derived *d = g->d;
+    toy_event *e = g->e;
+    double scale, stoch2, cnst2, ang;
+    if (type == CALO_PH) {
+        scale = p->ph_scale;
+        stoch2 = p->ph_res_stoch * p->ph_res_scale;
+        cnst2 = p->ph_res_const * p->ph_res_scale;
+        ang = p->ph_ang;
+    } else {
+        scale = p->nh_scale;
+        stoch2 = p->nh_res_stoch;
+        cnst2 = p->nh_res_const;
+        ang = p->nh_ang;
+    }
+    stoch2 *= stoch2;
+    cnst2 *= cnst2;
+    const double ne = p->nt_eta_max, ptmin = p->nt_pt_min, span = eta1 - eta0;
+    size_t k = e->n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t xa = rn(&g->r), xb = rn(&g->r), xc = rn(&g->r);
+        double pt = qsoft(g->t, spec, (uint32_t)(xa >> 32));
+        /* |eta| uniform in [eta0, eta1), sign from the top bit */
+        double ae = eta0 + span * (double)((xb >> 32) & 0x7fffffffu) * 0x1.0p-31;
+        double eta = (xb >> 63) ? -ae : ae;
+        double ex = fexp(d, ae), ix = 1.0 / ex;
+        double ch = 0.5 * (ex + ix), sh = 0.5 * (ex - ix);
+        sh = eta < 0.0 ? -sh : sh;
+        double E = pt * ch;
+        /* sigma_E = sqrt(s^2 E + c^2 E^2) */
+        double Em = scale * (E + sqrt(stoch2 * E + cnst2 * E * E) * qnorm(d, &g->r, (uint32_t)xa));
+        double de = ang * qnorm(d, &g->r, (uint32_t)xb);
+        double d2 = de * de;
+        double chm = fabs(de) < 0.3
+                         ? ch * (1.0 + d2 * (0.5 + d2 * (1.0 / 24.0 + d2 / 720.0))) +
+                               sh * de * (1.0 + d2 * (1.0 / 6.0 + d2 * (1.0 / 120.0 + d2 / 5040.0)))
+                         : cosh(eta + de);
+        double etam = eta + de;
+        double c, s, cd, sd;
+        qdir(d, (uint32_t)(xc >> 32), &c, &s);
+        rot(g->d, ang * qnorm(d, &g->r, (uint32_t)xc), &cd, &sd);
+        double ptm = Em / chm;
+        e->pt[k] = ptm;
+        e->eta[k] = etam;
+        e->c[k] = c * cd - s * sd;
+        e->s[k] = s * cd + c * sd;
+        e->charge[k] = 0;
+        e->vtx[k] = -1;
+        k += (ptm > ptmin) & (fabs(etam) < ne);
+    }
+    e->n = k;
 }
 
 /* Soft activity of one vertex (0 = underlying event of the hard
  * interaction, k > 0 = pileup vertex k): a gamma-distributed activity
- * factor (negative-binomial multiplicities), flat in eta, Lomax pT. */
-static void soft_vertex(gen *g, int id, const double *n, double k)
+ * factor (negative-binomial multiplicities), flat in eta, Lomax pT.  The
+ * four species counts are independent Poisson numbers (drawn as one total
+ * and a multinomial split, the same thing); each species then runs its own
+ * branch-free loop. */
+static void soft_vertex(gen *g, int id, double ntot, const double *cum, double k)
 {
     const toy_params *p = g->p;
     double act = rgamma1(g->d, &g->r, k);
-    uint32_t ntk = rpois(&g->r, act * n[0]);
-    uint32_t nfw = rpois(&g->r, act * n[1]);
-    uint32_t nph = rpois(&g->r, act * n[2]);
-    uint32_t nnh = rpois(&g->r, act * n[3]);
+    uint32_t n = rpois(&g->r, act * ntot), cnt[4] = {0, 0, 0, 0};
+    uint32_t c0 = (uint32_t)fmin(cum[0] * 4294967296.0, 4294967295.0);
+    uint32_t c1 = (uint32_t)fmin(cum[1] * 4294967296.0, 4294967295.0);
+    uint32_t c2 = (uint32_t)fmin(cum[2] * 4294967296.0, 4294967295.0);
+    for (uint32_t i = 0; i < n; i += 2) {
+        uint64_t x = rn(&g->r);
+        uint32_t u = (uint32_t)x, v = (uint32_t)(x >> 32);
+        cnt[(u >= c0) + (u >= c1) + (u >= c2)]++;
+        if (i + 1 < n) cnt[(v >= c0) + (v >= c1) + (v >= c2)]++;
+    }
+    if (reserve(g, n)) return;
     const double te = p->trk_eta_max, ne = p->nt_eta_max;
-    for (uint32_t i = 0; i < ntk; i++) {
-        double pt = rsoft(g->t, &g->r, 0), c, s, u = ru(&g->r);
-        rdir(&g->r, &c, &s);
-        track(g, pt, (2.0 * u - 1.0) * te, c, s, id);
+    soft_tracks(g, id, cnt[0]);
+    if (ne > te) soft_calo(g, CALO_NH, 2, te, ne, cnt[1]);
+    soft_calo(g, CALO_PH, 1, 0.0, ne, cnt[2]);
+    soft_calo(g, CALO_NH, 2, 0.0, ne, cnt[3]);
+}
+
+/* -------------------------------------------------------- pileup library */
+
+void pu_lib_free(pu_lib *l)
+{
+    free(l->off);
+    free(l->npv);
+    free(l->nown);
+    free(l->agg);
+    free(l->pt);
+    free(l->eta);
+    free(l->c);
+    free(l->s);
+    free(l->charge);
+    memset(l, 0, sizeof *l);
+}
+
+#define REALLOC(ptr, n) \
+    do { \
+        void *q_ = realloc((ptr), (n) * sizeof *(ptr)); \
+        if (!q_) return -1; \
+        (ptr) = q_; \
+    } while (0)
+
+static int lib_reserve(pu_lib *l, size_t np_more)
+{
+    if (l->nv + 2 > l->vcap) {
+        size_t cap = l->vcap ? 2 * l->vcap : 64;
+        REALLOC(l->off, cap + 1);
+        REALLOC(l->npv, cap);
+        REALLOC(l->nown, cap);
+        REALLOC(l->agg, cap * LA_N);
+        l->vcap = cap;
+        if (l->nv == 0) l->off[0] = 0;
     }
-    for (uint32_t i = 0; i < nfw; i++) {
-        double pt = rsoft(g->t, &g->r, 2), c, s, u = ru(&g->r);
-        rdir(&g->r, &c, &s);
-        double a = te + (ne - te) * fabs(2.0 * u - 1.0);
-        calo(g, CALO_NH, pt, u < 0.5 ? -a : a, c, s);
+    if (l->np + np_more > l->pcap) {
+        size_t cap = l->pcap ? l->pcap : 1024;
+        while (cap < l->np + np_more) cap *= 2;
+        REALLOC(l->pt, cap);
+        REALLOC(l->eta, cap);
+        REALLOC(l->c, cap);
+        REALLOC(l->s, cap);
+        REALLOC(l->charge, cap);
+        l->pcap = cap;
     }
-    for (uint32_t i = 0; i < nph; i++) {
-        double pt = rsoft(g->t, &g->r, 1), c, s, u = ru(&g->r);
-        rdir(&g->r, &c, &s);
-        calo(g, CALO_PH, pt, (2.0 * u - 1.0) * ne, c, s);
+    return 0;
+}
+
+/* Appends the particles of one generated vertex (tracks on vtx 0 = PV or
+ * their own vertex, neutrals) with its sums; PV tracks first. */
+static int lib_append(pu_lib *l, const toy_event *v)
+{
+    if (lib_reserve(l, v->n)) return -1;
+    size_t o = l->np;
+    int32_t npv = 0, nown = 0;
+    double *a = l->agg + l->nv * LA_N;
+    memset(a, 0, LA_N * sizeof *a);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < v->n; k++) {
+            int pv = v->charge[k] != 0 && v->vtx[k] == 0;
+            if (pv != (pass == 0)) continue;
+            l->pt[o] = v->pt[k];
+            l->eta[o] = v->eta[k];
+            l->c[o] = v->c[k];
+            l->s[o] = v->s[k];
+            l->charge[o] = v->charge[k];
+            o++;
+            double p = v->pt[k], px = p * v->c[k], py = p * v->s[k];
+            a[LA_PF_X] += px;
+            a[LA_PF_Y] += py;
+            a[LA_PF_SUM] += p;
+            if (pv) {
+                npv++;
+                continue;
+            }
+            a[LA_NP_X] += px;
+            a[LA_NP_Y] += py;
+            if (v->charge[k] != 0) {
+                nown++;
+            } else {
+                a[LA_NT_X] += px;
+                a[LA_NT_Y] += py;
+                a[LA_NT_SUM] += p;
+                if (p > a[LA_NT_LEAD]) a[LA_NT_LEAD] = p;
+            }
+        }
+    l->npv[l->nv] = npv;
+    l->nown[l->nv] = nown;
+    l->np = o;
+    l->off[++l->nv] = (int64_t)o;
+    return 0;
+}
+
+static void soft_vertex(gen *g, int id, double ntot, const double *cum, double k);
+
+/* One pileup vertex from the stream r into the library. */
+static int lib_vertex(const wr_toy *toy, wr__rng *r, toy_event *scratch, pu_lib *l)
+{
+    gen g = {toy, &toy->p, &toy->d, *r, scratch, 0};
+    scratch->n = 0;
+    scratch->t.n_pu = 0;
+    soft_vertex(&g, 1, toy->d.pu_ntot, toy->d.pu_cum, toy->p.pu_k);
+    *r = g.r;
+    if (g.nomem) return -1;
+    return lib_append(l, scratch);
+}
+
+/* Library vertex v comes from stream 2^63 + v of the seed, apart from the
+ * event streams (< 2^53). */
+wr_status pu_lib_build(const wr_toy *toy, uint64_t seed, pu_lib *l)
+{
+    memset(l, 0, sizeof *l);
+    toy_event scratch;
+    toy_event_init(&scratch);
+    for (int64_t v = 0; v < toy->p.pu_library; v++) {
+        wr__rng r;
+        wr__rng_seed(&r, seed, ((uint64_t)1 << 63) + (uint64_t)v);
+        if (lib_vertex(toy, &r, &scratch, l)) {
+            toy_event_free(&scratch);
+            pu_lib_free(l);
+            return wr__fail(WR_ERR_NOMEM, "toy: out of memory for the pileup library");
+        }
     }
-    for (uint32_t i = 0; i < nnh; i++) {
-        double pt = rsoft(g->t, &g->r, 2), c, s, u = ru(&g->r);
-        rdir(&g->r, &c, &s);
-        calo(g, CALO_NH, pt, (2.0 * u - 1.0) * ne, c, s);
+    toy_event_free(&scratch);
+    return WR_OK;
+}
+
+/* The pileup of an event: n_pu vertices, either picked from the library
+ * (random vertex, rotation in phi, mirror in eta) or generated afresh into
+ * the event's own library (pu_library = 0). */
+static int pileup(gen *g, const pu_lib *lib)
+{
+    toy_event *e = g->e;
+    int n_pu = e->t.n_pu;
+    if ((size_t)n_pu > e->pkcap) {
+        size_t cap = (size_t)n_pu + 64;
+        REALLOC(e->pick, cap);
+        REALLOC(e->pc, cap);
+        REALLOC(e->ps, cap);
+        REALLOC(e->pflip, cap);
+        e->pkcap = cap;
+    }
+    if (lib) {
+        e->lib = lib;
+        for (int j = 0; j < n_pu; j++) {
+            uint64_t x = rn(&g->r);
+            e->pick[j] = (uint32_t)(((x >> 33) * (uint64_t)lib->nv) >> 31);
+            e->pflip[j] = (uint8_t)((x >> 32) & 1u);
+            qdir(g->d, (uint32_t)x, &e->pc[j], &e->ps[j]);
+        }
+        return 0;
+    }
+    if (!e->scratch) {
+        e->scratch = calloc(1, sizeof *e->scratch);
+        if (!e->scratch) return -1;
+    }
+    e->own.nv = e->own.np = 0;
+    for (int j = 0; j < n_pu; j++) {
+        if (lib_vertex(g->t, &g->r, e->scratch, &e->own)) return -1;
+        e->pick[j] = (uint32_t)j;
+        e->pc[j] = 1.0;
+        e->ps[j] = 0.0;
+        e->pflip[j] = 0;
+    }
+    e->lib = &e->own;
+    return 0;
+}
+
+size_t toy_event_nparticles(const toy_event *e)
+{
+    size_t n = e->n;
+    for (int j = 0; j < e->t.n_pu; j++) {
+        uint32_t v = e->pick[j];
+        n += (size_t)(e->lib->off[v + 1] - e->lib->off[v]);
+    }
+    return n;
+}
+
+void toy_event_particles(const toy_event *e, float *pt, float *eta, float *phi,
+                         int32_t *charge, int32_t *vtx)
+{
+    size_t o = 0;
+    for (size_t k = 0; k < e->n; k++, o++) {
+        pt[o] = (float)e->pt[k];
+        eta[o] = (float)e->eta[k];
+        phi[o] = (float)atan2(e->s[k], e->c[k]);
+        charge[o] = e->charge[k];
+        vtx[o] = e->vtx[k];
+    }
+    const pu_lib *l = e->lib;
+    for (int j = 0; j < e->t.n_pu; j++) {
+        uint32_t v = e->pick[j];
+        double c = e->pc[j], s = e->ps[j], f = e->pflip[j] ? -1.0 : 1.0;
+        int64_t a = l->off[v], b = l->off[v + 1];
+        for (int64_t k = a; k < b; k++, o++) {
+            pt[o] = (float)l->pt[k];
+            eta[o] = (float)(f * l->eta[k]);
+            phi[o] = (float)atan2(l->s[k] * c + l->c[k] * s, l->c[k] * c - l->s[k] * s);
+            charge[o] = l->charge[k];
+            vtx[o] = k < a + l->npv[v] ? 0 : (l->charge[k] ? j + 1 : -1);
+        }
     }
 }
 
@@ -358,7 +708,9 @@ static void fragment(gen *g, double pc, double c, double s, double eta_c)
     if (nf > MAX_FRAG) nf = MAX_FRAG; /* mean is ~25 at 1 TeV */
     for (uint32_t i = 0; i < nf; i++) {
         double x = -log(ru(&g->r));
-        w[i] = p->frag_hier == 1.0 ? x : pow(x, p->frag_hier);
+        /* the common shapes without pow() */
+        w[i] = p->frag_hier == 1.0 ? x : p->frag_hier == 1.5 ? x * sqrt(x)
+             : p->frag_hier == 2.0 ? x * x : pow(x, p->frag_hier);
         sum += w[i];
     }
     for (uint32_t i = 0; i < nf; i++) {
@@ -368,15 +720,14 @@ static void fragment(gen *g, double pc, double c, double s, double eta_c)
         if (ang > p->frag_maxang) ang = p->frag_maxang;
         double eta = eta_c + ang * rnorm(g->d, &g->r);
         double cd, sd;
-        rot(ang * rnorm(g->d, &g->r), &cd, &sd);
+        rot(g->d, ang * rnorm(g->d, &g->r), &cd, &sd);
         double cc = c * cd - s * sd, ss = s * cd + c * sd;
         double u = ru(&g->r);
         if (u < p->frac_charged)
             hard_charged(g, pt, eta, cc, ss);
-        else if (u < p->frac_charged + p->frac_photon) {
-            if (fabs(eta) < p->nt_eta_max) calo(g, CALO_PH, pt, eta, cc, ss);
-        } else if (fabs(eta) < p->nt_eta_max)
-            calo(g, CALO_NH, pt, eta, cc, ss);
+        else if (fabs(eta) < p->nt_eta_max)
+            calo(g, u < p->frac_charged + p->frac_photon ? CALO_PH : CALO_NH, pt,
+                 eta, 1, cc, ss, (uint32_t)(rn(&g->r) >> 32));
     }
 }
 
@@ -440,7 +791,7 @@ static void gen_boson(gen *g, boson *b)
     b->m = sqrt(s2);
     double S = d->pt_smax + (1.0 - d->pt_smax) * ru(r);
     b->pt = p->pt_scale * pow(pow(S, -1.0 / p->pt_c) - 1.0, 1.0 / p->pt_p);
-    rdir(r, &b->c, &b->s);
+    rdir(d, r, &b->c, &b->s);
     double norm = 2.0 * p->y_flat + sqrt(2.0 * PI) * p->y_sigma;
     double u = ru(r) * norm;
     if (u < 2.0 * p->y_flat)
@@ -495,7 +846,7 @@ static void gen_boson(gen *g, boson *b)
         if (ru(r) * bound < f) break;
     }
     double st = sqrt(fmax(0.0, 1.0 - ct * ct)), cph, sph;
-    rdir(r, &cph, &sph);
+    rdir(d, r, &cph, &sph);
     double q[3], mq[3];
     for (int i = 0; i < 3; i++) {
         q[i] = 0.5 * b->m * (st * cph * x[i] + st * sph * yv[i] + ct * z[i]);
@@ -520,7 +871,8 @@ static int mu_ok(const toy_params *p, const muon *mu)
     return mu->rpt > p->mu_pt_min && fabs(mu->eta) < p->mu_eta_max;
 }
 
-wr_status toy_generate(const wr_toy *toy, uint64_t seed, int64_t ev, toy_event *e)
+wr_status toy_generate(const wr_toy *toy, const pu_lib *lib, uint64_t seed,
+                       int64_t ev, toy_event *e)
 {
     gen g = {toy, &toy->p, &toy->d, {{0}}, e, 0};
     const toy_params *p = &toy->p;
@@ -578,7 +930,7 @@ wr_status toy_generate(const wr_toy *toy, uint64_t seed, int64_t ev, toy_event *
     double mx = hx, my = hy;
     for (uint32_t i = 0; i < nx; i++) {
         double k = p->isr_pt_extra * -log(ru(&g.r)), c, s;
-        rdir(&g.r, &c, &s);
+        rdir(g.d, &g.r, &c, &s);
         mx -= k * c;
         my -= k * s;
         fragment(&g, k, c, s, p->isr_eta_ycorr * b.y + p->isr_eta_sigma * rnorm(g.d, &g.r));
@@ -587,8 +939,8 @@ wr_status toy_generate(const wr_toy *toy, uint64_t seed, int64_t ev, toy_event *
     if (pm > 0.0)
         fragment(&g, pm, mx / pm, my / pm,
                  p->isr_eta_ycorr * b.y + p->isr_eta_sigma * rnorm(g.d, &g.r));
-    soft_vertex(&g, 0, toy->d.ue_n, p->ue_k);
-    for (int v = 1; v <= t->n_pu; v++) soft_vertex(&g, v, toy->d.pu_n, p->pu_k);
+    soft_vertex(&g, 0, toy->d.ue_ntot, toy->d.ue_cum, p->ue_k);
+    if (pileup(&g, p->pu_library > 0 ? lib : NULL)) g.nomem = 1;
     return g.nomem ? WR_ERR_NOMEM : WR_OK;
 }
 
@@ -616,8 +968,9 @@ void toy_truth_row(const toy_event *e, int64_t ev, double *row)
 /* The table row: truth, recoil vectors, the contract features exactly as
  * lib/features.c defines them (including its conventions for empty sets),
  * and the targets. */
-void toy_event_row(const toy_event *e, int64_t ev, double *row)
+void toy_event_row(const wr_toy *toy, const toy_event *e, int64_t ev, double *row)
 {
+    const toy_derived *e_d = &toy->d;
     double tk_x = 0, tk_y = 0, tk_sum = 0, lead = 0, lead_c = 1, lead_s = 0;
     double tk_e = 0, tk_pz = 0;
     double pf_x = 0, pf_y = 0, pf_sum = 0, np_x = 0, np_y = 0;
@@ -625,37 +978,72 @@ void toy_event_row(const toy_event *e, int64_t ev, double *row)
     int64_t n_tk = 0, n_vtx = 1;
     int32_t *vc = e->vcount;
     memset(vc, 0, ((size_t)e->t.n_pu + 1) * sizeof *vc);
+    /* hard particles, branch-free: species masks as 0/1 factors; slot 0 of
+     * vc collects what is not a pileup-associated track */
+    vc[0] = 0;
     for (size_t k = 0; k < e->n; k++) {
         double p = e->pt[k], px = p * e->c[k], py = p * e->s[k];
+        int32_t ch = e->charge[k], vx = e->vtx[k];
+        double nt = ch == 0, tk = (ch != 0) & (vx == 0), np = 1.0 - tk;
         pf_x += px;
         pf_y += py;
         pf_sum += p;
-        if (e->charge[k] == 0 || e->vtx[k] != 0) {
-            np_x += px;
-            np_y += py;
-        }
-        if (e->charge[k] == 0) {
-            nt_x += px;
-            nt_y += py;
-            nt_sum += p;
-            if (p > nt_lead) nt_lead = p;
-        } else if (e->vtx[k] == 0) {
-            double ex = exp(e->eta[k]);
-            double pz = 0.5 * p * (ex - 1.0 / ex), pabs = 0.5 * p * (ex + 1.0 / ex);
-            tk_x += px;
-            tk_y += py;
+        np_x += np * px;
+        np_y += np * py;
+        nt_x += nt * px;
+        nt_y += nt * py;
+        nt_sum += nt * p;
+        nt_lead = fmax(nt_lead, nt * p);
+        double ea = e->eta[k], ex = fexp(e_d, fabs(ea)), ix = 1.0 / ex;
+        double sh = 0.5 * p * (ex - ix), pabs = 0.5 * p * (ex + ix);
+        tk_x += tk * px;
+        tk_y += tk * py;
+        tk_sum += tk * p;
+        tk_pz += tk * (ea < 0.0 ? -sh : sh);
+        tk_e += tk * sqrt(pabs * pabs + PION_MASS * PION_MASS);
+        int better = (tk != 0.0) & ((n_tk == 0) | (p > lead));
+        lead = better ? p : lead;
+        lead_c = better ? e->c[k] : lead_c;
+        lead_s = better ? e->s[k] : lead_s;
+        n_tk += tk != 0.0;
+        vc[(ch != 0) & (vx > 0) ? vx : 0]++;
+    }
+    /* pileup vertices: their sums rotated, their PV tracks one by one (in
+     * the order wr_toy_particles lists them) */
+    const pu_lib *l = e->lib;
+    for (int j = 0; j < e->t.n_pu; j++) {
+        uint32_t v = e->pick[j];
+        double c = e->pc[j], s = e->ps[j], f = e->pflip[j] ? -1.0 : 1.0;
+        const double *a = l->agg + (size_t)v * LA_N;
+        pf_x += a[LA_PF_X] * c - a[LA_PF_Y] * s;
+        pf_y += a[LA_PF_X] * s + a[LA_PF_Y] * c;
+        pf_sum += a[LA_PF_SUM];
+        np_x += a[LA_NP_X] * c - a[LA_NP_Y] * s;
+        np_y += a[LA_NP_X] * s + a[LA_NP_Y] * c;
+        nt_x += a[LA_NT_X] * c - a[LA_NT_Y] * s;
+        nt_y += a[LA_NT_X] * s + a[LA_NT_Y] * c;
+        nt_sum += a[LA_NT_SUM];
+        if (a[LA_NT_LEAD] > nt_lead) nt_lead = a[LA_NT_LEAD];
+        vc[j + 1] += l->nown[v];
+        int64_t k0 = l->off[v], k1 = k0 + l->npv[v];
+        for (int64_t k = k0; k < k1; k++) {
+            double p = l->pt[k], cc = l->c[k] * c - l->s[k] * s, ss = l->s[k] * c + l->c[k] * s;
+            double ea = f * l->eta[k], ex = fexp(e_d, fabs(ea)), ix = 1.0 / ex;
+            double pz = 0.5 * p * (ea < 0.0 ? ix - ex : ex - ix), pabs = 0.5 * p * (ex + ix);
+            tk_x += p * cc;
+            tk_y += p * ss;
             tk_sum += p;
             tk_pz += pz;
             tk_e += sqrt(pabs * pabs + PION_MASS * PION_MASS);
             if (n_tk == 0 || p > lead) {
                 lead = p;
-                lead_c = e->c[k];
-                lead_s = e->s[k];
+                lead_c = cc;
+                lead_s = ss;
             }
             n_tk++;
-        } else if (++vc[e->vtx[k]] == 2)
-            n_vtx++;
+        }
     }
+    for (int j = 1; j <= e->t.n_pu; j++) n_vtx += vc[j] >= 2;
     toy_truth_row(e, ev, row);
     double htx = row[16], hty = row[17];
     double *o = row + 16;
@@ -707,11 +1095,17 @@ static double normal_quantile(double u)
     return 0.5 * (lo + hi);
 }
 
-void toy_normal_table(double *q)
+void toy_fixed_tables(toy_derived *d)
 {
+    double *q = d->normal_q;
     q[0] = -INFINITY;
     q[TOY_NQ] = INFINITY;
     for (int j = 1; j < TOY_NQ; j++) q[j] = normal_quantile((double)j / TOY_NQ);
+    for (int j = 0; j <= TOY_NEXP; j++) d->texp[j] = exp((double)j / TOY_EXP_STEPS);
+    for (int j = 0; j < TOY_NDIR; j++) {
+        d->tcos[j] = cos(2.0 * PI * j / TOY_NDIR);
+        d->tsin[j] = sin(2.0 * PI * j / TOY_NDIR);
+    }
 }
 
 /* Soft spectrum: S(pt) = (1 + pt / lambda)^-a.  Relative number above t
@@ -731,6 +1125,16 @@ static void vertex_counts(const toy_params *p, double dnch, double dnph,
     n[3] = dnnh * 2.0 * ne * soft_rel(p, p->gen_min_nh);
 }
 
+static void cumulate(const double *n, double *tot, double *cum)
+{
+    *tot = n[0] + n[1] + n[2] + n[3];
+    double acc = 0.0;
+    for (int i = 0; i < 3; i++) {
+        acc += n[i];
+        cum[i] = *tot > 0.0 ? acc / *tot : 0.0;
+    }
+}
+
 void toy_derive(const toy_params *p, toy_derived *d)
 {
     d->soft_t[0] = p->gen_min_ch;
@@ -744,6 +1148,8 @@ void toy_derive(const toy_params *p, toy_derived *d)
     }
     vertex_counts(p, p->ue_dnch, p->ue_dnph, p->ue_dnnh, d->ue_n);
     vertex_counts(p, p->pu_dnch, p->pu_dnph, p->pu_dnnh, d->pu_n);
+    cumulate(d->ue_n, &d->ue_ntot, d->ue_cum);
+    cumulate(d->pu_n, &d->pu_ntot, d->pu_cum);
     d->pt_smax = pow(1.0 + pow(p->pt_max / p->pt_scale, p->pt_p), -p->pt_c);
     double mg = p->mass * p->width, m2 = p->mass * p->mass;
     d->bw_t0 = atan((p->mass_min * p->mass_min - m2) / mg);
