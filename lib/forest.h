@@ -107,6 +107,9 @@ void wr__qf_bin_rows(const wr__qf_model *m, const float *X, size_t n,
 /** Smallest v with sum of weights of values <= v >= tau * total weight
  *  (inverted CDF; w == NULL means unit weights).  Permutes v and w. */
 double wr__qf_wquantile(float *v, float *w, size_t m, double tau);
+/** Same selection with `acc` weight known to lie below v[0..m) and an
+ *  absolute target weight (acc < target <= acc + weight of v). */
+double wr__qf_wselect(float *v, float *w, size_t m, double acc, double target);
 
 /* ---------------------------------------------------------- training */
 typedef struct wr__qf_trainer wr__qf_trainer;

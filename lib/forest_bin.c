@@ -183,18 +183,13 @@ static double small_select(float *v, float *w, size_t lo, size_t hi,
     return hi > lo ? v[hi - 1] : fallback;
 }
 
-double wr__qf_wquantile(float *v, float *w, size_t m, double tau)
+double wr__qf_wselect(float *v, float *w, size_t m, double acc, double target)
 {
     if (m == 0) return 0.0;
-    double total = 0.0;
-    if (w) for (size_t i = 0; i < m; i++) total += w[i];
-    else total = (double)m;
-    if (!(total > 0.0)) return 0.0;
-    double target = tau * total;
     /* Invariant: weight of the values known to lie below [lo, hi) is acc,
      * and acc < target, so the answer lies in [lo, hi). */
     size_t lo = 0, hi = m;
-    double acc = 0.0, fallback = v[m - 1];
+    double fallback = v[m - 1];
     while (hi - lo > 24) {
         float p = median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
         size_t lt = lo, i = lo, gt = hi;
@@ -219,4 +214,14 @@ double wr__qf_wquantile(float *v, float *w, size_t m, double tau)
         }
     }
     return small_select(v, w, lo, hi, acc, target, fallback);
+}
+
+double wr__qf_wquantile(float *v, float *w, size_t m, double tau)
+{
+    if (m == 0) return 0.0;
+    double total = 0.0;
+    if (w) for (size_t i = 0; i < m; i++) total += w[i];
+    else total = (double)m;
+    if (!(total > 0.0)) return 0.0;
+    return wr__qf_wselect(v, w, m, 0.0, tau * total);
 }

@@ -30,7 +30,7 @@
  * thread: waking the pool costs more than it saves. */
 #define PAR_HIST_CELLS 131072
 /* Per-thread scratch for the leaf quantiles (floats). */
-#define QSCRATCH ((size_t)1 << 22)
+#define QSCRATCH ((size_t)1 << 23)
 
 typedef struct open_leaf {
     size_t start, end;   /* rows idx[start, end) */
@@ -55,7 +55,7 @@ struct wr__qf_trainer {
     bool *used;          /* per thread: histogram touched in this build */
     uint64_t **hbuf;     /* free list of leaf histograms */
     size_t n_hbuf, cap_hbuf;
-    float **qv, **qw, **qw2; /* per thread quantile scratch */
+    float **qv, **qw;    /* per thread quantile scratch (values, weights) */
     size_t qcap;
     /* current tree */
     size_t q0, Qg, S;    /* group, width, cell stride (Qg + 2) */
@@ -149,9 +149,8 @@ static wr_status alloc_trainer(wr__qf_trainer *t)
     t->qv = alloc_per_thread(t->nt, t->qcap, "forest quantile scratch");
     if (!t->qv) return wr__fail(WR_ERR_NOMEM, "out of memory (forest scratch)");
     if (t->D.w) {
-        t->qw = alloc_per_thread(t->nt, n, "forest quantile scratch");
-        t->qw2 = alloc_per_thread(t->nt, n, "forest quantile scratch");
-        if (!t->qw || !t->qw2)
+        t->qw = alloc_per_thread(t->nt, t->qcap, "forest quantile scratch");
+        if (!t->qw)
             return wr__fail(WR_ERR_NOMEM, "out of memory (forest scratch)");
     }
     return WR_OK;
@@ -198,7 +197,6 @@ void wr__qf_trainer_free(wr__qf_trainer *t)
     free_per_thread((void **)t->thist, t->thist ? t->nt : 0);
     free_per_thread((void **)t->qv, t->nt);
     free_per_thread((void **)t->qw, t->nt);
-    free_per_thread((void **)t->qw2, t->nt);
     free(t);
 }
 
@@ -573,33 +571,118 @@ static void rearrange(const wr__qf_trainer *t, const uint32_t *rows, size_t m,
     for (size_t q = 0; q < Qg; q++) out[q] = (float)(u[q] - c[q]);
 }
 
+/* Residual quantile of one level by gathering all the leaf's residuals and
+ * selecting (used for small leaves and as the fallback). */
+static double gather_select(wr__qf_trainer *t, const uint32_t *rows, size_t m,
+                            size_t q, int tid)
+{
+    float *v = t->qv[tid], *w = t->qw ? t->qw[tid] : NULL;
+    for (size_t j = 0; j < m; j++) {
+        size_t i = rows[j];
+        v[j] = t->D.y[i] - t->D.F[i * t->D.Q + t->q0 + q];
+        if (w) w[j] = t->D.w[i];
+    }
+    return wr__qf_wquantile(v, w, m, t->D.tau[t->q0 + q]);
+}
+
+/* Bracketing: quantiles of a fixed stride sample of 512 rows give, for
+ * each level, an interval [lo, hi] that holds the answer with high
+ * probability (+-3 sigma of the sample quantile).  One pass over the leaf
+ * then adds up the weight below lo and keeps only the residuals inside;
+ * the exact selection runs on those few.  If the answer falls outside (or
+ * the buffer overflows) the level is recomputed by gather_select, so the
+ * result is always the exact quantile. */
+#ifndef BRACKET_MIN_ROWS
+#define BRACKET_MIN_ROWS 4096
+#endif
+#define BRACKET_SAMPLE 512
+
+typedef struct bracket {
+    float lo, hi;
+    double below, midw;
+    size_t cnt;
+} bracket;
+
+static void bracket_bounds(const wr__qf_trainer *t, const uint32_t *rows,
+                           size_t m, bracket *b)
+{
+    float sv[BRACKET_SAMPLE], sw[BRACKET_SAMPLE], cv[BRACKET_SAMPLE], cw[BRACKET_SAMPLE];
+    for (size_t q = 0; q < t->Qg; q++) {
+        for (size_t j = 0; j < BRACKET_SAMPLE; j++) {
+            size_t i = rows[j * m / BRACKET_SAMPLE];
+            sv[j] = t->D.y[i] - t->D.F[i * t->D.Q + t->q0 + q];
+            sw[j] = t->D.w ? t->D.w[i] : 1.0f;
+        }
+        double tau = t->D.tau[t->q0 + q];
+        double delta = 3.0 * sqrt(tau * (1.0 - tau) / BRACKET_SAMPLE) + 2.0 / BRACKET_SAMPLE;
+        b[q] = (bracket){-INFINITY, INFINITY, 0.0, 0.0, 0};
+        if (tau - delta > 0.0) {
+            memcpy(cv, sv, sizeof cv);
+            memcpy(cw, sw, sizeof cw);
+            b[q].lo = (float)wr__qf_wquantile(cv, cw, BRACKET_SAMPLE, tau - delta);
+        }
+        if (tau + delta < 1.0) {
+            memcpy(cv, sv, sizeof cv);
+            memcpy(cw, sw, sizeof cw);
+            b[q].hi = (float)wr__qf_wquantile(cv, cw, BRACKET_SAMPLE, tau + delta);
+        }
+    }
+}
+
+/* Returns the leaf's total weight; fills the brackets' sums and buffers. */
+static double bracket_pass(const wr__qf_trainer *t, const uint32_t *rows,
+                           size_t m, bracket *b, float *mv, float *mw, size_t cap)
+{
+    size_t Q = t->D.Q, Qg = t->Qg;
+    double W = 0.0;
+    for (size_t j = 0; j < m; j++) {
+        size_t i = rows[j];
+        const float *F = t->D.F + i * Q + t->q0;
+        float y = t->D.y[i], wi = t->D.w ? t->D.w[i] : 1.0f;
+        W += wi;
+        for (size_t q = 0; q < Qg; q++) {
+            float r = y - F[q];
+            if (r < b[q].lo) {
+                b[q].below += wi;
+            } else if (r <= b[q].hi) {
+                size_t c = b[q].cnt++;
+                if (c < cap) {
+                    mv[q * cap + c] = r;
+                    if (mw) mw[q * cap + c] = wi;
+                }
+                b[q].midw += wi;
+            }
+        }
+    }
+    return W;
+}
+
 static void leaf_value(wr__qf_trainer *t, int l, float *out, int tid)
 {
     const open_leaf *L = &t->leaves[l];
-    size_t m = L->end - L->start, Q = t->D.Q, Qg = t->Qg;
+    size_t m = L->end - L->start, Qg = t->Qg;
     const uint32_t *rows = t->idx + L->start;
-    float *v = t->qv[tid], *w = t->qw ? t->qw[tid] : NULL;
-    float *w2 = t->qw2 ? t->qw2[tid] : NULL;
     double val[WR__QF_MAX_LEVELS];
-    if (w)
-        for (size_t j = 0; j < m; j++) w[j] = t->D.w[rows[j]];
-    size_t qb = t->qcap / (m ? m : 1);
-    if (qb > Qg) qb = Qg;
-    for (size_t qs = 0; qs < Qg; qs += qb) {
-        size_t nq = qs + qb <= Qg ? qb : Qg - qs;
-        for (size_t j = 0; j < m; j++) { /* gather residuals of nq levels */
-            size_t i = rows[j];
-            const float *F = t->D.F + i * Q + t->q0 + qs;
-            float y = t->D.y[i];
-            for (size_t c = 0; c < nq; c++) v[c * m + j] = y - F[c];
-        }
-        for (size_t c = 0; c < nq; c++) {
-            if (w) memcpy(w2, w, m * sizeof *w2);
-            double qv = wr__qf_wquantile(v + c * m, w ? w2 : NULL, m,
-                                         t->D.tau[t->q0 + qs + c]);
-            val[qs + c] = t->p->learning_rate * qv;
+    bool done[WR__QF_MAX_LEVELS] = {false};
+    size_t cap = t->qcap / Qg;
+    if (m >= BRACKET_MIN_ROWS && cap >= m / 4) {
+        bracket b[WR__QF_MAX_LEVELS];
+        bracket_bounds(t, rows, m, b);
+        float *mv = t->qv[tid], *mw = t->qw ? t->qw[tid] : NULL;
+        double W = bracket_pass(t, rows, m, b, mv, mw, cap);
+        for (size_t q = 0; q < Qg && W > 0.0; q++) {
+            double target = t->D.tau[t->q0 + q] * W;
+            if (b[q].cnt > cap || !(b[q].below < target) ||
+                !(b[q].below + b[q].midw >= target))
+                continue;
+            val[q] = wr__qf_wselect(mv + q * cap, mw ? mw + q * cap : NULL, b[q].cnt,
+                                    b[q].below, target);
+            done[q] = true;
         }
     }
+    for (size_t q = 0; q < Qg; q++)
+        if (!done[q]) val[q] = gather_select(t, rows, m, q, tid);
+    for (size_t q = 0; q < Qg; q++) val[q] *= t->p->learning_rate;
     if (Qg == 1) out[0] = (float)val[0];
     else rearrange(t, rows, m, val, out);
 }
