@@ -16,7 +16,8 @@
 
 /* GCC refuses to if-convert (and so to vectorise) the branch-free
  * activation loops under -ftrapping-math: a float compare might trap.
- * Nothing here relies on floating-point traps. */
+ * Nothing here relies on floating-point traps.  (Adam's sqrtf stays
+ * scalar: -fmath-errno cannot be lifted per function.) */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
@@ -275,6 +276,20 @@ void wr__mlp_backward(const wr__mlp *m, const float *theta, const float *X,
 }
 
 /* ----------------------------------------------------------------- Adam */
+SIMD_CLONES
+static void adam_update(float *th, float *m1, float *m2, const float *g, size_t n,
+                        float b1, float b2, float step, float isb2, float eps,
+                        float decay)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + decay * th[i];
+        m1[i] = b1 * m1[i] + (1.0f - b1) * gi;
+        m2[i] = b2 * m2[i] + (1.0f - b2) * gi * gi;
+        th[i] -= step * m1[i] / (__builtin_sqrtf(m2[i]) * isb2 + eps);
+    }
+}
+
 void wr__adam_step(const wr__mlp *m, wr__adam *a, float *theta,
                    const float *grad, double lr, double l2)
 {
@@ -292,15 +307,8 @@ void wr__adam_step(const wr__mlp *m, wr__adam *a, float *theta,
         for (int part = 0; part < 2; part++) {
             const float decay = part == 0 ? (float)l2 : 0.0f; /* weights only */
             size_t n = part == 0 ? nw : nb;
-            float *th = theta + off, *m1 = a->mom1 + off, *m2 = a->mom2 + off;
-            const float *g = grad + off;
-#pragma omp simd
-            for (size_t i = 0; i < n; i++) {
-                float gi = g[i] + decay * th[i];
-                m1[i] = b1 * m1[i] + (1.0f - b1) * gi;
-                m2[i] = b2 * m2[i] + (1.0f - b2) * gi * gi;
-                th[i] -= step * m1[i] / (__builtin_sqrtf(m2[i]) * isb2 + eps);
-            }
+            adam_update(theta + off, a->mom1 + off, a->mom2 + off, grad + off, n,
+                        b1, b2, step, isb2, eps, decay);
             off += n;
         }
     }

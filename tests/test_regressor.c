@@ -493,6 +493,100 @@ START_TEST(test_threads_and_early_stop)
 }
 END_TEST
 
+/* ------------------------------------------------------------- w_mc */
+/* The 15 features and the magnitude target of the generator sample: a
+ * small network must beat the target's marginal pdf, close on the target
+ * histogram and give a better |h| than the track recoil. */
+START_TEST(test_w_mc)
+{
+    const char *dir = wr_test_shared_data();
+    char path[600];
+    if (dir) snprintf(path, sizeof path, "%s/w_mc.csv.gz", dir);
+    FILE *probe = dir ? fopen(path, "rb") : NULL;
+    if (!probe) {
+        fprintf(stderr, "test_w_mc: SKIPPED (no shared data w_mc.csv.gz)\n");
+        return;
+    }
+    fclose(probe);
+    static const char *const cols[] = {
+        "h_tk", "phi_tk", "r_ntnpv", "r_m", "r_ltk", "r_lnt", "s_tk", "s_nt", "s_pf",
+        "cos_tk_ntnpv", "adphi_tk_ntnpv", "sdphi_tk_pf", "sdphi_tk_ltk", "n_tk", "n_vtx",
+        "ln_e1", "htrue_x", "htrue_y"};
+    enum { NC = 18, D = 15, NMAX = 30000, NTR = 20000 };
+    wr_table_reader *tr;
+    WR_ASSERT_OK(wr_table_reader_open(path, &tr));
+    WR_ASSERT_OK(wr_table_reader_select(tr, cols, NC));
+    float *raw = malloc(sizeof(float) * NMAX * NC);
+    size_t got;
+    WR_ASSERT_OK(wr_table_reader_read_float(tr, raw, NMAX, &got));
+    wr_table_reader_close(tr);
+    ck_assert_uint_eq(got, NMAX);
+    float *X = malloc(sizeof(float) * NMAX * D), *t = malloc(sizeof(float) * NMAX);
+    double *htrue = malloc(sizeof(double) * NMAX), *htk = malloc(sizeof(double) * NMAX);
+    size_t n = 0;
+    for (size_t i = 0; i < got; i++) {
+        const float *row = raw + i * NC;
+        if (row[13] == 0) continue; /* n_tk == 0: no track recoil */
+        memcpy(X + n * D, row, D * sizeof(float));
+        t[n] = row[15];
+        htk[n] = row[0];
+        htrue[n] = hypot(row[16], row[17]);
+        n++;
+    }
+    size_t nte = n - NTR;
+    wr_regressor *r;
+    WR_ASSERT_OK(wr_regressor_create(&r));
+    WR_ASSERT_OK(wr_regressor_set_params(r, "hidden=32,32 epochs=8 batch_size=256 learning_rate=0.003"));
+    WR_ASSERT_OK(wr_regressor_fit(r, X, NTR, D, t, NULL, NULL, 0, NULL, NULL));
+    const float *Xte = X + NTR * D, *tte = t + NTR;
+    double *par = malloc(sizeof(double) * nte * 4), *sum = malloc(sizeof(double) * nte * 4);
+    WR_ASSERT_OK(wr_regressor_predict(r, Xte, nte, D, par, 4));
+    WR_ASSERT_OK(wr_regressor_summary(r, Xte, nte, D, sum));
+    /* marginal pdf: the training mean and RMS as a Gaussian */
+    double m = 0, v = 0, nll, nll_marg = 0;
+    for (size_t i = 0; i < NTR; i++) m += t[i] / (double)NTR;
+    for (size_t i = 0; i < NTR; i++) v += (t[i] - m) * (t[i] - m) / (double)NTR;
+    for (size_t i = 0; i < nte; i++)
+        nll_marg += (0.5 * (tte[i] - m) * (tte[i] - m) / v + 0.5 * log(2 * M_PI * v)) / (double)nte;
+    WR_ASSERT_OK(wr_regressor_nll(r, Xte, nte, D, tte, NULL, &nll));
+    /* closure: 20 bins between the 1% and 99% points of the test targets */
+    enum { NB = 20 };
+    double edges[NB + 1], mix[NB + 1], lo = -2.3, hi = 2.8, obs[NB] = {0}, chi2 = 0;
+    for (int j = 0; j <= NB; j++) edges[j] = lo + (hi - lo) * j / NB;
+    WR_ASSERT_OK(wr_pdf_mixture_cdf(WR_PDF_GAUSSEXP2, par, nte, 4, NULL, edges, NB + 1, mix));
+    for (size_t i = 0; i < nte; i++) {
+        int b = (int)floor((tte[i] - lo) / (hi - lo) * NB);
+        if (b >= 0 && b < NB) obs[b] += 1;
+    }
+    for (int j = 0; j < NB; j++) {
+        double e = (double)nte * (mix[j + 1] - mix[j]);
+        chi2 += (obs[j] - e) * (obs[j] - e) / e;
+    }
+    /* |h| resolution: h_tk vs h_tk E[exp(ln_e1)] */
+    double rms_tk = 0, rms_wr = 0;
+    size_t nfin = 0;
+    for (size_t i = 0; i < nte; i++) {
+        double me = sum[i * 4 + WR_SUMMARY_MEAN_EXP];
+        if (!isfinite(me)) continue;
+        double h = htk[NTR + i] * me, ht = htrue[NTR + i];
+        rms_tk += (htk[NTR + i] - ht) * (htk[NTR + i] - ht);
+        rms_wr += (h - ht) * (h - ht);
+        nfin++;
+    }
+    rms_tk = sqrt(rms_tk / nfin);
+    rms_wr = sqrt(rms_wr / nfin);
+    fprintf(stderr, "test_w_mc: %zu test events: NLL %.4f (marginal %.4f), closure chi2/ndf "
+            "%.2f, RMS(|h| - |h_true|) %.2f GeV (track recoil %.2f GeV), %zu of %zu with "
+            "finite E[exp]\n", nte, nll, nll_marg, chi2 / NB, rms_wr, rms_tk, nfin, nte);
+    ck_assert_msg(nll < nll_marg - 0.1, "NLL %g vs marginal %g", nll, nll_marg);
+    ck_assert_msg(chi2 / NB < 10, "closure chi2/ndf %g", chi2 / NB);
+    ck_assert_msg(nfin > nte * 0.99, "E[exp] infinite too often");
+    ck_assert_msg(rms_wr < 0.85 * rms_tk, "resolution %g vs track %g", rms_wr, rms_tk);
+    wr_regressor_free(r);
+    free(raw); free(X); free(t); free(htrue); free(htk); free(par); free(sum);
+}
+END_TEST
+
 static Suite *regressor_suite(void)
 {
     Suite *s = suite_create("regressor");
@@ -506,6 +600,7 @@ static Suite *regressor_suite(void)
     tcase_add_test(tc, test_hostile_payloads);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_threads_and_early_stop);
+    tcase_add_test(tc, test_w_mc);
     suite_add_tcase(s, tc);
     return s;
 }
