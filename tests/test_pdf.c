@@ -170,7 +170,7 @@ static void check_nll_grad(int family, const double *p0, double t)
                             -wr__pdf_logpdf(family, p0, t), 1e-12);
     for (int j = 0; j < k; j++) {
         double h = 1e-6 * (fabs(p0[j]) + 1e-2);
-        memcpy(p, p0, sizeof p);
+        memcpy(p, p0, (size_t)k * sizeof *p);
         p[j] = p0[j] + h;
         double up = -wr__pdf_logpdf(family, p, t);
         p[j] = p0[j] - h;
