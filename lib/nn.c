@@ -281,7 +281,8 @@ static void adam_update(float *th, float *m1, float *m2, const float *g, size_t 
                         float b1, float b2, float step, float isb2, float eps,
                         float decay)
 {
-#pragma omp simd
+    /* no "omp simd" here: sqrtf may set errno (-fmath-errno), which keeps
+     * this loop scalar, and Clang turns a failed simd request into an error */
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] + decay * th[i];
         m1[i] = b1 * m1[i] + (1.0f - b1) * gi;
