@@ -364,5 +364,12 @@ def write_table(path, data, columns=None):
             data = np.column_stack([np.asarray(data[c], dtype=np.float64) for c in columns])
         else:
             raise ValueError("columns: needed for a plain array")
+    data = np.asarray(data)
+    if data.dtype.kind in "fc" and not np.all(np.isfinite(data)):
+        bad = np.argwhere(~np.isfinite(data))[0]
+        # checked before the file is opened: an existing file stays as it was
+        raise _lib.Error(_lib.Status.INVALID_ARG,
+                         "write_table: argument 'data': non-finite value at row %d, column %d"
+                         % (bad[0], bad[-1]))
     with TableWriter(path, columns) as w:
         w.write(data)
