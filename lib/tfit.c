@@ -4,6 +4,7 @@
  * The likelihood, scan and fits live in lib/tfit_fit.c.  docs/tfit.md. */
 #include "tfit_int.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,30 +473,41 @@ const double *wr__tfit_slot_D(const wr_template_fit *tf, size_t set,
 }
 
 /* ------------------------------------------------------------------ fill */
-#define TF_BLOCK 4096
+/* Events are processed in blocks.  Templates: the events of a block are
+ * sorted by bin (stable), each gets its row of reweighted weights
+ * (one per grid mass) and its row of bootstrap weights (1 for the nominal
+ * slot, then k_1..k_R), and every bin is one matrix product
+ *     T[slot][bin][mass] += sum_events K[event][slot] W[event][mass]
+ * (cblas_dgemm, split so that each call stays below OpenBLAS's own
+ * threading threshold: the parallelism is ours, over bins, and each bin is
+ * always summed by the same calls, whatever the thread count).  Data: one
+ * weight per event, scattered per slot. */
 #define TF_KMAX 24
+#define TF_GEMM_WORK 200000.0
 
-/* Cumulative Poisson(1) probabilities F[k] = P(K <= k).  The bootstrap
- * weight is the number of F[k] <= u for u uniform in [0, 1) built from the
- * top 53 bits of one xoshiro output: exact inversion, one draw per weight,
- * and reproducible outside the library (bench/tfit.py). */
-static void poisson1_cdf(double F[TF_KMAX])
+/* Poisson(1) cdf as integer thresholds on the top 53 bits v of one
+ * xoshiro output: k = #{j : v >= t_j}, t_j = ceil(F_j 2^53), i.e. u = v
+ * 2^-53 >= F_j exactly.  One draw per weight, reproducible outside the
+ * library (bench/tfit.py). */
+static void poisson1_thresholds(uint64_t t[TF_KMAX])
 {
     double p = 0.36787944117144233; /* exp(-1), correctly rounded */
     double c = p;
-    for (int k = 0; k < TF_KMAX; k++) {
-        F[k] = c;
+    for (int k = 0; k < TF_KMAX - 1; k++) {
+        t[k] = (uint64_t)ceil(c * 0x1.0p53);
         p /= (double)(k + 1);
         c += p;
     }
-    F[TF_KMAX - 1] = 2.0; /* never exceeded: caps k at TF_KMAX - 1 */
+    t[TF_KMAX - 1] = UINT64_MAX; /* never reached: caps k */
 }
 
-static inline uint8_t poisson1(const double F[TF_KMAX], uint64_t u)
+static inline unsigned poisson1(const uint64_t t[TF_KMAX], uint64_t u)
 {
-    double x = (double)(u >> 11) * 0x1.0p-53;
-    uint8_t k = 0;
-    while (x >= F[k]) k++;
+    uint64_t v = u >> 11;
+    /* branch-free for k < 4 (98 % of draws), loop for the tail */
+    unsigned k = (unsigned)(v >= t[0]) + (v >= t[1]) + (v >= t[2]) + (v >= t[3]);
+    if (k == 4)
+        while (v >= t[k]) k++;
     return k;
 }
 
@@ -503,79 +515,179 @@ typedef struct fill_ctx {
     const wr_template_fit *tf;
     const double *x, *m, *w;
     const uint64_t *ids;
-    size_t base;     /* first event of the block */
-    size_t H;        /* weights per event: grid masses (templates) or 1 */
-    bool templates;
+    size_t base, nblk, H, R;
+    bool templates, bb;
     const bw_hyp *hyp;
-    double F[TF_KMAX];
-    /* block scratch */
-    long *bin;
-    double *wr, *wr2; /* block x H */
-    uint8_t *K;       /* block x R */
-    size_t nblk;
-    /* destinations: slot s at dst + s * stride */
+    uint64_t thr[TF_KMAX];
+    long *bin, *pos;      /* per event of the block */
+    size_t *cnt, *off;    /* per bin: events and first sorted position */
+    double *wr, *wr2;     /* rows of H weights (templates: sorted order) */
+    double *Kd, *Kd2;     /* templates: sorted rows of R+1 bootstrap weights */
+    uint8_t *K;           /* data: rows of R bootstrap weights */
+    size_t kc;            /* events per matrix product */
     double *dst, *dst2_nom, *dst2_rep;
-    size_t stride;
+    size_t stride;        /* between slots of dst / dst2_rep */
 } fill_ctx;
 
-/* Step 1, per event (parallel): bin, reweighted weights and the R
- * Poisson(1) bootstrap weights from the stream (seed, event id). */
-static void fill_prepare(void *vctx, size_t begin, size_t end, int tid)
+static void fill_bins(void *vctx, size_t begin, size_t end, int tid)
+{
+    fill_ctx *c = vctx;
+    for (size_t e = begin; e < end; e++)
+        c->bin[e] = event_bin(c->tf, c->x + (c->base + e) * c->tf->dim);
+    (void)tid;
+}
+
+/* Stable counting sort of the block's events by bin. */
+static void fill_sort(fill_ctx *c)
+{
+    const size_t B = c->tf->B;
+    memset(c->cnt, 0, B * sizeof *c->cnt);
+    for (size_t e = 0; e < c->nblk; e++)
+        if (c->bin[e] >= 0) c->cnt[c->bin[e]]++;
+    size_t o = 0;
+    for (size_t b = 0; b < B; b++) {
+        c->off[b] = o;
+        o += c->cnt[b];
+    }
+    for (size_t e = 0; e < c->nblk; e++) {
+        long b = c->bin[e];
+        c->pos[e] = b < 0 ? -1 : (long)c->off[b]++;
+    }
+    for (size_t b = 0; b < B; b++) c->off[b] -= c->cnt[b];
+}
+
+/* xoshiro256** step on a wr__rng state, inlined here because the
+ * bootstrap draws R numbers per event (1e8 in the benchmark); the same
+ * generator as wr__rng_u64 (tests/test_tfit.c checks they agree). */
+static inline uint64_t tf_rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t tf_next(uint64_t *s)
+{
+    const uint64_t result = tf_rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = tf_rotl(s[3], 45);
+    return result;
+}
+
+uint64_t wr__tfit_stream_u64(wr__rng *g) { return tf_next(g->s); }
+
+/* The R bootstrap weights of event `id`, as doubles (kd, and their squares
+ * in kd2 when not NULL) or as bytes (k8). */
+static void draw_weights(const fill_ctx *c, uint64_t id, double *kd,
+                         double *kd2, uint8_t *k8)
+{
+    wr__rng g;
+    wr__rng_seed(&g, (uint64_t)c->tf->p.seed, id);
+    const size_t R = c->R;
+    if (k8) {
+        for (size_t r = 0; r < R; r++) k8[r] = (uint8_t)poisson1(c->thr, tf_next(g.s));
+    } else if (kd2) {
+        for (size_t r = 0; r < R; r++) {
+            unsigned k = poisson1(c->thr, tf_next(g.s));
+            kd[r] = (double)k;
+            kd2[r] = (double)(k * k);
+        }
+    } else {
+        for (size_t r = 0; r < R; r++) kd[r] = (double)poisson1(c->thr, tf_next(g.s));
+    }
+}
+
+/* Template rows at the sorted positions: Breit-Wigner weights and the
+ * bootstrap weights of the stream (seed, event id). */
+static void fill_template_rows(void *vctx, size_t begin, size_t end, int tid)
 {
     fill_ctx *c = vctx;
     const wr_template_fit *tf = c->tf;
-    const size_t H = c->H, R = tf->R;
-    bw_hyp h0 = bw_make(&tf->p, tf->p.ref_mass);
+    const size_t H = c->H, R1 = c->R + 1;
+    const bw_hyp h0 = bw_make(&tf->p, tf->p.ref_mass);
     for (size_t e = begin; e < end; e++) {
-        size_t i = c->base + e;
-        long b = event_bin(tf, c->x + i * tf->dim);
-        c->bin[e] = b;
-        if (b < 0) continue;
-        double w = c->w ? c->w[i] : 1.0;
-        double *row = c->wr + e * H, *row2 = c->wr2 + e * H;
-        if (c->templates) {
-            double s = c->m[i] * c->m[i];
-            double d0 = w * bw_den(&tf->p, h0, s);
-            for (size_t h = 0; h < H; h++) row[h] = d0 / bw_den(&tf->p, c->hyp[h], s);
-        } else {
-            row[0] = w;
+        if (c->pos[e] < 0) continue;
+        size_t i = c->base + e, p = (size_t)c->pos[e];
+        double s = c->m[i] * c->m[i];
+        double d0 = (c->w ? c->w[i] : 1.0) * bw_den(&tf->p, h0, s);
+        double *row = c->wr + p * H;
+        for (size_t h = 0; h < H; h++) row[h] = d0 / bw_den(&tf->p, c->hyp[h], s);
+        if (c->bb)
+            for (size_t h = 0; h < H; h++) c->wr2[p * H + h] = row[h] * row[h];
+        c->Kd[p * R1] = 1.0;
+        if (c->bb) c->Kd2[p * R1] = 1.0;
+        if (c->R)
+            draw_weights(c, c->ids[i], c->Kd + p * R1 + 1,
+                         c->bb ? c->Kd2 + p * R1 + 1 : NULL, NULL);
+    }
+    (void)tid;
+}
+
+static void gemm_add(const fill_ctx *c, const double *K, const double *W,
+                     size_t n, double *C)
+{
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(c->R + 1),
+                (int)c->H, (int)n, 1.0, K, (int)(c->R + 1), W, (int)c->H, 1.0,
+                C, (int)c->stride);
+}
+
+static void fill_template_bins(void *vctx, size_t begin, size_t end, int tid)
+{
+    fill_ctx *c = vctx;
+    const size_t H = c->H, R1 = c->R + 1;
+    for (size_t b = begin; b < end; b++) {
+        size_t o = c->off[b], n = c->cnt[b];
+        for (size_t q = 0; q < n; q += c->kc) {
+            size_t k = n - q < c->kc ? n - q : c->kc;
+            gemm_add(c, c->Kd + (o + q) * R1, c->wr + (o + q) * H, k,
+                     c->dst + b * H);
+            if (c->bb)
+                gemm_add(c, c->Kd2 + (o + q) * R1, c->wr2 + (o + q) * H, k,
+                         c->dst2_rep + b * H);
         }
-        for (size_t h = 0; h < H; h++) row2[h] = row[h] * row[h];
-        if (R) {
-            wr__rng g;
-            wr__rng_seed(&g, (uint64_t)tf->p.seed, c->ids[i]);
-            uint8_t *k = c->K + e * R;
-            for (size_t r = 0; r < R; r++) k[r] = poisson1(c->F, wr__rng_u64(&g));
+        if (!c->bb) { /* nominal sum of w^2 only */
+            double *row2 = c->dst2_nom + b * H;
+            for (size_t p = o; p < o + n; p++)
+                for (size_t h = 0; h < H; h++)
+                    row2[h] += c->wr[p * H + h] * c->wr[p * H + h];
         }
     }
     (void)tid;
 }
 
-/* Step 2, per slot (parallel; each slot owned by one thread, events added
- * in order, so the sums do not depend on the thread count). */
-static void fill_accumulate(void *vctx, size_t begin, size_t end, int tid)
+/* Data: weight, squared weight and bootstrap weights per event. */
+static void fill_data_rows(void *vctx, size_t begin, size_t end, int tid)
 {
     fill_ctx *c = vctx;
-    const size_t H = c->H, R = c->tf->R;
-    for (size_t s = begin; s < end; s++) {
-        double *dst = c->dst + s * c->stride;
-        double *dst2 = s == 0 ? c->dst2_nom
-                              : (c->dst2_rep ? c->dst2_rep + s * c->stride : NULL);
-        for (size_t e = 0; e < c->nblk; e++) {
-            long b = c->bin[e];
-            if (b < 0) continue;
-            double k = s == 0 ? 1.0 : (double)c->K[e * R + s - 1];
-            if (k == 0.0) continue;
-            double *row = dst + (size_t)b * H;
-            const double *src = c->wr + e * H;
-            for (size_t h = 0; h < H; h++) row[h] += k * src[h];
-            if (dst2) {
-                double *row2 = dst2 + (size_t)b * H;
-                const double *src2 = c->wr2 + e * H;
-                double k2 = k * k;
-                for (size_t h = 0; h < H; h++) row2[h] += k2 * src2[h];
-            }
-        }
+    for (size_t e = begin; e < end; e++) {
+        if (c->bin[e] < 0) continue;
+        size_t i = c->base + e;
+        double w = c->w ? c->w[i] : 1.0;
+        c->wr[e] = w;
+        c->wr2[e] = w * w;
+        if (c->R) draw_weights(c, c->ids[i], NULL, NULL, c->K + e * c->R);
+    }
+    (void)tid;
+}
+
+/* Data, per range of slots (each slot owned by one thread, events added
+ * in order, so the sums do not depend on the thread count). */
+static void fill_data_slots(void *vctx, size_t begin, size_t end, int tid)
+{
+    fill_ctx *c = vctx;
+    const size_t R = c->R;
+    for (size_t e = 0; e < c->nblk; e++) {
+        long b = c->bin[e];
+        if (b < 0) continue;
+        const double w = c->wr[e];
+        const uint8_t *k = c->K + e * R;
+        double *d = c->dst + (size_t)b;
+        size_t s = begin;
+        if (s == 0) d[s++ * c->stride] += w;
+        for (; s < end; s++) d[s * c->stride] += (double)k[s - 1] * w; /* + 0 is exact */
+        if (begin == 0) c->dst2_nom[b] += c->wr2[e];
     }
     (void)tid;
 }
@@ -597,33 +709,75 @@ static wr_status check_chunk(const char *fn, const wr_template_fit *tf,
     return WR_OK;
 }
 
-/* Runs the two fill steps block by block. */
+static void fill_scratch_free(fill_ctx *c)
+{
+    free(c->bin);
+    free(c->pos);
+    free(c->cnt);
+    free(c->off);
+    free(c->wr);
+    free(c->wr2);
+    free(c->Kd);
+    free(c->Kd2);
+    free(c->K);
+}
+
+static wr_status fill_scratch(fill_ctx *c, size_t blk)
+{
+    const size_t H = c->H, R1 = c->R + 1, B = c->tf->B;
+    const char *what = "tfit fill scratch";
+    c->bin = wr__alloc_array(blk, sizeof(long), what);
+    c->pos = wr__alloc_array(blk, sizeof(long), what);
+    c->cnt = wr__alloc_array(B, sizeof(size_t), what);
+    c->off = wr__alloc_array(B, sizeof(size_t), what);
+    c->wr = wr__alloc_array(blk * H, sizeof(double), what);
+    c->wr2 = wr__alloc_array(blk * H, sizeof(double), what);
+    c->Kd = c->templates ? wr__alloc_array(blk * R1, sizeof(double), what) : NULL;
+    c->Kd2 = c->templates && c->bb ? wr__alloc_array(blk * R1, sizeof(double), what)
+                                   : NULL;
+    c->K = c->templates ? NULL : wr__alloc_array(blk * (c->R ? c->R : 1), 1, what);
+    bool ok = c->bin && c->pos && c->cnt && c->off && c->wr && c->wr2 &&
+              (c->templates ? c->Kd && (!c->bb || c->Kd2) : c->K != NULL);
+    if (ok) return WR_OK;
+    fill_scratch_free(c);
+    return WR_ERR_NOMEM;
+}
+
+/* Runs the fill steps block by block. */
 static wr_status fill_run(fill_ctx *c, size_t n)
 {
     const wr_template_fit *tf = c->tf;
-    size_t blk = n < TF_BLOCK ? (n ? n : 1) : TF_BLOCK;
-    c->bin = wr__alloc_array(blk, sizeof *c->bin, "tfit fill scratch");
-    c->wr = wr__alloc_array(blk * c->H, sizeof(double), "tfit fill scratch");
-    c->wr2 = wr__alloc_array(blk * c->H, sizeof(double), "tfit fill scratch");
-    c->K = wr__alloc_array(blk * (tf->R ? tf->R : 1), 1, "tfit fill scratch");
+    c->R = tf->R;
+    /* block: ~16 MB of weight rows at most, 256 .. 8192 events */
+    size_t per_event = 8 * (c->H * 2 + 2 * (c->R + 1)) + 16;
+    size_t blk = ((size_t)16 << 20) / per_event;
+    blk = blk < 256 ? 256 : blk > 8192 ? 8192 : blk;
+    if (n < blk) blk = n ? n : 1;
+    double kc = TF_GEMM_WORK / ((double)(c->R + 1) * (double)c->H);
+    c->kc = kc < 1.0 ? 1 : (size_t)kc;
+    wr_status st = fill_scratch(c, blk);
+    if (st) return st;
     wr__pool *pool = NULL;
     int nt = wr__resolve_threads((int)tf->p.threads);
-    double work = (double)n * (double)c->H * (double)(tf->R + 1);
+    double work = (double)n * (double)c->H * (double)(c->R + 1);
     if (nt > 1 && work > 2e5) pool = wr__pool_create(nt);
-    wr_status st = (!c->bin || !c->wr || !c->wr2 || !c->K) ? WR_ERR_NOMEM : WR_OK;
-    poisson1_cdf(c->F);
-    for (size_t base = 0; !st && base < n; base += blk) {
+    poisson1_thresholds(c->thr);
+    for (size_t base = 0; base < n; base += blk) {
         c->base = base;
         c->nblk = n - base < blk ? n - base : blk;
-        wr__pool_for(pool, c->nblk, 256, fill_prepare, c);
-        wr__pool_for(pool, tf->R + 1, 1, fill_accumulate, c);
+        wr__pool_for(pool, c->nblk, 512, fill_bins, c);
+        if (c->templates) {
+            fill_sort(c);
+            wr__pool_for(pool, c->nblk, 256, fill_template_rows, c);
+            wr__pool_for(pool, tf->B, 1, fill_template_bins, c);
+        } else {
+            wr__pool_for(pool, c->nblk, 256, fill_data_rows, c);
+            wr__pool_for(pool, c->R + 1, 16, fill_data_slots, c);
+        }
     }
     wr__pool_free(pool);
-    free(c->bin);
-    free(c->wr);
-    free(c->wr2);
-    free(c->K);
-    return st;
+    fill_scratch_free(c);
+    return WR_OK;
 }
 
 wr_status wr_tfit_add_templates(wr_template_fit *tf, const double *x,
@@ -642,8 +796,8 @@ wr_status wr_tfit_add_templates(wr_template_fit *tf, const double *x,
     st = ensure_storage(tf);
     if (!st) {
         fill_ctx c = {.tf = tf, .x = x, .m = m_gen, .w = w, .ids = ids,
-                      .H = tf->H, .templates = true, .hyp = hyp,
-                      .dst = tf->T, .dst2_nom = tf->T2,
+                      .H = tf->H, .templates = true, .bb = tf->bb_stored,
+                      .hyp = hyp, .dst = tf->T, .dst2_nom = tf->T2,
                       .dst2_rep = tf->bb_stored ? tf->T2 : NULL,
                       .stride = tf->B * tf->H};
         st = fill_run(&c, n);

@@ -77,6 +77,8 @@ typedef struct tf_scratch {
 } tf_scratch;
 
 /* lib/tfit.c */
+/** The inlined bootstrap generator (same stream as wr__rng_u64). */
+uint64_t wr__tfit_stream_u64(wr__rng *g);
 const double *wr__tfit_slot_T(const wr_template_fit *tf, size_t slot);
 const double *wr__tfit_slot_T2(const wr_template_fit *tf, size_t slot);
 const double *wr__tfit_slot_D(const wr_template_fit *tf, size_t set,
