@@ -456,6 +456,7 @@ WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
     s.wv = w_val;
     st = fit_prepare(&s, X, X_val);
     if (st == WR_OK) st = fit_rounds(&s);
+    if (st == WR_OK) st = wr__qf_compile(s.m);
     if (st == WR_OK) { /* swap the new model in only on success */
         wr__qf_model_free(f->model);
         f->model = s.m;
@@ -489,15 +490,23 @@ static void sort_row(float *v, size_t n)
         }
 }
 
+/* Tree-major over a block of rows: the tree stays in L1, and all rows walk
+ * `depth` branch-free steps in lockstep, so their loads overlap. */
 static void pred_group(const wr__qf_group *g, const uint8_t *xb, size_t d,
-                       size_t nr, double *acc, size_t Q)
+                       size_t nr, double *acc, size_t Q, uint32_t *pos)
 {
     size_t width = g->q1 - g->q0;
     for (size_t t = 0; t < g->n_trees; t++) {
         const wr__qf_tree *tr = &g->trees[t];
+        const wr__qf_cnode *cn = tr->cnodes;
+        for (size_t r = 0; r < nr; r++) pos[r] = 0;
+        for (uint32_t s = 0; s < tr->depth; s++)
+            for (size_t r = 0; r < nr; r++) {
+                wr__qf_cnode c = cn[pos[r]];
+                pos[r] = c.next + (uint32_t)(xb[r * d + c.feature] > c.bin);
+            }
         for (size_t r = 0; r < nr; r++) {
-            uint32_t leaf = wr__qf_leaf(tr->nodes, xb + r * d);
-            const float *v = tr->values + (size_t)leaf * width;
+            const float *v = tr->values + (size_t)tr->leaf_of[pos[r]] * width;
             double *a = acc + r * Q + g->q0;
             for (size_t q = 0; q < width; q++) a[q] += v[q];
         }
@@ -513,7 +522,9 @@ static void pred_range(void *ctx, size_t b, size_t e, int tid)
     double *acc = j->acc[tid];
     wr__qf_bin_rows(m, j->X + b * d, nr, xb, NULL);
     for (size_t r = 0; r < nr; r++) memcpy(acc + r * Q, m->init, Q * sizeof *acc);
-    for (size_t g = 0; g < m->n_groups; g++) pred_group(&m->groups[g], xb, d, nr, acc, Q);
+    uint32_t pos[PRED_BLOCK];
+    for (size_t g = 0; g < m->n_groups; g++)
+        pred_group(&m->groups[g], xb, d, nr, acc, Q, pos);
     for (size_t r = 0; r < nr; r++) {
         float *o = j->out + (b + r) * Q;
         for (size_t q = 0; q < Q; q++) o[q] = (float)acc[r * Q + q];

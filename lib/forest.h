@@ -45,10 +45,24 @@ typedef struct wr__qf_node {
     int32_t child;
 } wr__qf_node;
 
+/* Prediction form of a node (built by wr__qf_compile): leaves loop onto
+ * themselves (bin 255 is above every bin), so a walk of exactly `depth`
+ * steps needs no branch and blocks of rows advance in lockstep. */
+typedef struct wr__qf_cnode {
+    uint16_t feature;
+    uint8_t bin;
+    uint8_t pad;
+    uint32_t next;
+} wr__qf_cnode;
+
 typedef struct wr__qf_tree {
     uint32_t n_nodes, n_leaves;
     wr__qf_node *nodes;
-    float *values; /* n_leaves x (group width), each row non-decreasing */
+    float *values; /* n_leaves x (group width) */
+    /* derived for prediction, not serialised */
+    uint32_t depth;
+    wr__qf_cnode *cnodes;
+    uint32_t *leaf_of; /* node -> value row (leaves only) */
 } wr__qf_tree;
 
 typedef struct wr__qf_group {
@@ -72,6 +86,8 @@ void wr__qf_model_free(wr__qf_model *m);
 void wr__qf_tree_free(wr__qf_tree *t);
 /** Appends a tree (ownership moves into the group). */
 wr_status wr__qf_group_push(wr__qf_group *g, wr__qf_tree *t);
+/** Builds the prediction form of every tree (after fit or load). */
+wr_status wr__qf_compile(wr__qf_model *m);
 /** Keeps only the first `n` trees. */
 void wr__qf_group_truncate(wr__qf_group *g, size_t n);
 

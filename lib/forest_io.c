@@ -38,8 +38,50 @@ void wr__qf_tree_free(wr__qf_tree *t)
     if (!t) return;
     free(t->nodes);
     free(t->values);
+    free(t->cnodes);
+    free(t->leaf_of);
     t->nodes = NULL;
     t->values = NULL;
+    t->cnodes = NULL;
+    t->leaf_of = NULL;
+}
+
+static wr_status compile_tree(wr__qf_tree *t)
+{
+    size_t nn = t->n_nodes;
+    uint32_t *depth = wr__calloc_array(nn, sizeof *depth, "forest tree");
+    free(t->cnodes);
+    free(t->leaf_of);
+    t->cnodes = wr__alloc_array(nn, sizeof *t->cnodes, "forest tree");
+    t->leaf_of = wr__calloc_array(nn, sizeof *t->leaf_of, "forest tree");
+    if (!depth || !t->cnodes || !t->leaf_of) {
+        free(depth);
+        return WR_ERR_NOMEM;
+    }
+    t->depth = 0;
+    for (size_t j = 0; j < nn; j++) { /* children come after parents */
+        const wr__qf_node *nd = &t->nodes[j];
+        if (nd->leaf) {
+            t->cnodes[j] = (wr__qf_cnode){0, 255, 0, (uint32_t)j};
+            t->leaf_of[j] = (uint32_t)nd->child;
+            if (depth[j] > t->depth) t->depth = depth[j];
+        } else {
+            t->cnodes[j] = (wr__qf_cnode){nd->feature, nd->bin, 0, (uint32_t)nd->child};
+            depth[nd->child] = depth[nd->child + 1] = depth[j] + 1;
+        }
+    }
+    free(depth);
+    return WR_OK;
+}
+
+wr_status wr__qf_compile(wr__qf_model *m)
+{
+    for (size_t g = 0; g < m->n_groups; g++)
+        for (size_t k = 0; k < m->groups[g].n_trees; k++) {
+            wr_status st = compile_tree(&m->groups[g].trees[k]);
+            if (st != WR_OK) return st;
+        }
+    return WR_OK;
 }
 
 void wr__qf_group_truncate(wr__qf_group *g, size_t n)
@@ -263,6 +305,7 @@ wr_status wr__qf_read(wr__reader *r, wr__qf_params *p, double **levels,
         }
     }
     if (st == WR_OK) st = wr__r_status(r, "forest payload", true);
+    if (st == WR_OK) st = wr__qf_compile(m);
     if (st != WR_OK) {
         wr__qf_model_free(m);
         free(*levels);

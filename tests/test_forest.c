@@ -229,6 +229,7 @@ START_TEST(test_save_load)
     WR_ASSERT_OK(wr_qforest_predict(h, X, n, 2, P2));
     ck_assert(memcmp(P1, P2, n * 5 * sizeof *P1) == 0);
     remove(path);
+    wr_qforest_free(h);
     WR_ASSERT_FAILS(wr_qforest_load(path, &h), WR_ERR_IO);
     ck_assert_ptr_null(h);
     wr_free(buf);
@@ -532,7 +533,9 @@ START_TEST(test_bad_inputs)
     WR_ASSERT_FAILS(wr_qforest_predict(f, X, 10, 2, P), WR_ERR_INVALID_ARG);
     X[0] = 0.0f;
     WR_ASSERT_OK(wr_qforest_predict(f, X, 0, 2, P)); /* nothing to do */
-    WR_ASSERT_FAILS(wr_qforest_from_bytes("garbage", 7, &f), WR_ERR_FORMAT);
+    wr_quantile_forest *g = f;
+    WR_ASSERT_FAILS(wr_qforest_from_bytes("garbage", 7, &g), WR_ERR_FORMAT);
+    ck_assert_ptr_null(g);
     wr_qforest_free(f);
 }
 END_TEST
