@@ -90,9 +90,12 @@ def _points(t, n, name):
 
 def _grid(p, n, name):
     """Probabilities or points shared by every event: (m,) -> (n, m)."""
+    if np.ndim(p) == 0:
+        try:
+            return np.full((n, 1), float(p)), True
+        except (TypeError, ValueError):
+            raise ValueError("%s: expected a number, got %r" % (name, p)) from None
     p = _lib.as_array(p, np.float64, name=name)
-    if p.ndim == 0:
-        return np.full((n, 1), float(p)), True
     if p.ndim == 1:
         return np.ascontiguousarray(np.broadcast_to(p, (n, p.shape[0]))), False
     if p.ndim != 2 or p.shape[0] != n:
