@@ -1,9 +1,12 @@
 """bench/regressor.py -- wr_regressor against PyTorch, and the w_mc closure.
 
 1. Speed: w_mc features -> ln_e1, MLP 15-64-64-64-4 (gaussexp2, ELU), the
-   same batch size, Adam, cosine learning-rate schedule, epochs, initial
-   output biases and thread count (2) trained with libwrecoil (C driver
-   build/bench/regressor_bench) and with PyTorch in the same run.  Time per
+   same batch size, Adam, cosine learning-rate schedule, epochs, links,
+   standardisation and initial output biases, trained with libwrecoil (C
+   driver build/bench/regressor_bench, 2 threads) and with PyTorch in the
+   same run.  Torch is timed with 1 and 2 threads and compared at its
+   faster setting (on this shared 2-core machine its OpenMP threads lose
+   badly to contention), so the headline ratios are conservative.  Time per
    epoch (each epoch = training pass + validation NLL), final validation
    NLL (weights of the best validation epoch, in both), inference time for
    the pdf parameters of the test rows, achieved GFLOP/s against a measured
@@ -78,9 +81,9 @@ def wr_train(d, n, nv, params, model):
 
 
 # ------------------------------------------------------------------ torch
-def torch_train(X, t, Xv, tv, Xte, epochs, seed=1):
+def torch_train(X, t, Xv, tv, Xte, epochs, threads, seed=1):
     import torch
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
     torch.manual_seed(seed)
     # the same standardisation and links as libwrecoil
     xm, xs = X.mean(0), X.std(0)
@@ -251,6 +254,9 @@ def main():
     m = {}
     sg = json.loads(common.run([common.driver("regressor_bench"), "sgemm", str(THREADS)])[1])
     m.update(sg)
+    # the machine's peak: the better of THREADS and 1 OpenBLAS thread(s)
+    # (on a loaded shared machine the second core may not be available)
+    m["sgemm_peak_gflops"] = max(sg[f"sgemm_{THREADS}threads_gflops"], sg["sgemm_1thread_gflops"])
     with tempfile.TemporaryDirectory() as tmp:
         d = os.path.join(tmp, "speed")
         os.makedirs(d)
@@ -260,27 +266,49 @@ def main():
                   f"epochs={epochs} batch_size={BATCH} learning_rate={LR} lr_schedule=cosine "
                   f"lr_min={LR_MIN} patience=0 threads={THREADS}")
         wr = wr_train(d, len(i_tr), len(i_va), params, model)
-        print(f"  libwrecoil: {wr['epoch_seconds']*1e3:.1f} ms/epoch, val NLL {wr['val_nll']:.5f}",
+        print(f"  libwrecoil ({THREADS} threads): {wr['epoch_seconds']*1e3:.1f} ms/epoch, "
+              f"val NLL {wr['val_nll']:.5f}", flush=True)
+        wr1 = wr_train(d, len(i_tr), len(i_va), params.replace(f"threads={THREADS}", "threads=1")
+                       .replace(f"epochs={epochs}", "epochs=2"), model + ".1")
+        print(f"  libwrecoil (1 thread, 2 epochs): {wr1['epoch_seconds']*1e3:.1f} ms/epoch",
               flush=True)
-        th = torch_train(X[i_tr], t[i_tr], X[i_va], t[i_va], X[i_te], epochs)
-        print(f"  torch     : {th['epoch_seconds']*1e3:.1f} ms/epoch, val NLL {th['val_nll']:.5f}",
-              flush=True)
+        # torch: the full run with the thread count that is faster on this
+        # (shared, loaded) machine; the other count timed over 2 epochs.
+        # OpenMP threads that spin while the other core is busy make torch
+        # much slower with 2 threads than with 1 here.
+        tq = {}
+        for th_n in (1, THREADS):
+            tq[th_n] = torch_train(X[i_tr], t[i_tr], X[i_va], t[i_va], X[i_te], 2, th_n)
+            print(f"  torch ({th_n} threads, 2 epochs): {tq[th_n]['epoch_seconds']*1e3:.1f} ms/epoch, "
+                  f"predict {tq[th_n]['predict_seconds']*1e3:.1f} ms", flush=True)
+        best_th = min(tq, key=lambda k: tq[k]["epoch_seconds"])
+        th = torch_train(X[i_tr], t[i_tr], X[i_va], t[i_va], X[i_te], epochs, best_th)
+        print(f"  torch ({best_th} threads): {th['epoch_seconds']*1e3:.1f} ms/epoch, val NLL "
+              f"{th['val_nll']:.5f}", flush=True)
+        torch_epoch = min(th["epoch_seconds"], min(q["epoch_seconds"] for q in tq.values()))
+        torch_pred = min(th["predict_seconds"], min(q["predict_seconds"] for q in tq.values()))
         xfile = os.path.join(tmp, "Xte.f32")
         f32(X[i_te]).tofile(xfile)
         pr = json.loads(common.run([common.driver("regressor_bench"), "predict", model, xfile,
                                     str(len(i_te)), str(len(FEATURES)), "5"])[1])
         ftrain, ffwd = train_flops_per_row()
         m["wr_epoch_seconds"] = wr["epoch_seconds"]
-        m["torch_epoch_seconds"] = th["epoch_seconds"]
+        m["wr_epoch_seconds_1thread"] = wr1["epoch_seconds"]
+        m["torch_epoch_seconds"] = torch_epoch
+        m["torch_epoch_seconds_1thread"] = tq[1]["epoch_seconds"]
+        m[f"torch_epoch_seconds_{THREADS}threads"] = tq[THREADS]["epoch_seconds"]
+        m["torch_threads_full_run"] = best_th
         m["wr_val_nll"] = wr["val_nll"]
         m["torch_val_nll"] = th["val_nll"]
-        m["train_speedup_vs_torch"] = th["epoch_seconds"] / wr["epoch_seconds"]
+        # headline ratios against torch's best thread count and best time
+        m["train_speedup_vs_torch"] = torch_epoch / wr["epoch_seconds"]
+        m["train_speedup_vs_torch_1thread_each"] = tq[1]["epoch_seconds"] / wr1["epoch_seconds"]
         m["val_nll_ratio_vs_torch"] = wr["val_nll"] / th["val_nll"]
         m["wr_predict_rows_per_s"] = pr["rows"] / pr["predict_seconds"]
-        m["torch_predict_rows_per_s"] = th["rows"] / th["predict_seconds"]
-        m["infer_speedup_vs_torch"] = th["predict_seconds"] / pr["predict_seconds"]
+        m["torch_predict_rows_per_s"] = th["rows"] / torch_pred
+        m["infer_speedup_vs_torch"] = torch_pred / pr["predict_seconds"]
         m["train_gflops"] = ftrain * len(i_tr) / wr["epoch_seconds"] * 1e-9
-        m["torch_train_gflops"] = ftrain * len(i_tr) / th["epoch_seconds"] * 1e-9
+        m["torch_train_gflops"] = ftrain * len(i_tr) / torch_epoch * 1e-9
         m["infer_gflops"] = ffwd * pr["rows"] / pr["predict_seconds"] * 1e-9
         m["train_fraction_of_sgemm_peak"] = m["train_gflops"] / m["sgemm_peak_gflops"]
         m["epochs"] = epochs

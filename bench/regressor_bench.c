@@ -100,8 +100,8 @@ static int cmd_sgemm(int argc, char **argv)
         small = 2.0 * 128 * 64 * 64 * reps / (now() - t0) * 1e-9;
         free(a); free(b); free(c);
     }
-    printf("{\"sgemm_peak_gflops\": %.3f, \"sgemm_1thread_gflops\": %.3f, "
-           "\"sgemm_128x64x64_1thread_gflops\": %.3f}\n", big, one, small);
+    printf("{\"sgemm_%dthreads_gflops\": %.3f, \"sgemm_1thread_gflops\": %.3f, "
+           "\"sgemm_128x64x64_1thread_gflops\": %.3f}\n", threads, big, one, small);
     return 0;
 }
 

@@ -114,9 +114,11 @@ static float *act_block(const wr__mlp *m, float *ws, size_t rows, int l)
 }
 
 /* ----------------------------------------------------- elementwise math */
-/* e^x for x <= 0 (Cephes expf): x = n ln2 + r, |r| <= ln2/2, 2^n from the
- * exponent bits.  Inputs below -87 give ~0 (clamped), as expf would. */
-static inline float fast_exp_neg(float x)
+/* e^x - 1 for x <= 0, branch-free (Cephes expf, rel. error ~2e-7):
+ * x = n ln2 + r with |r| <= ln2/2, q = e^r - 1 = r + r^2 P(r), and
+ * e^x - 1 = 2^n q + (2^n - 1).  Near 0 (n = 0) this is q itself, so there
+ * is no cancellation; below -87 it returns -1 (x is clamped). */
+static inline float fast_expm1_neg(float x)
 {
     x = x < -87.0f ? -87.0f : x;
     const float shifter = 12582912.0f; /* 1.5 * 2^23: round to nearest */
@@ -129,30 +131,19 @@ static inline float fast_exp_neg(float x)
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    float q = p * r * r + r;
     union { float f; int32_t i; } s;
     s.i = ((int32_t)n + 127) << 23;
-    return p * s.f;
-}
-
-/* e^x - 1 for x <= 0: Taylor near 0 (where e^x - 1 would cancel). */
-static inline float fast_expm1_neg(float x)
-{
-    float tay = x * (1.0f + x * (0.5f + x * (1.0f / 6 + x * (1.0f / 24 +
-                x * (1.0f / 120 + x * (1.0f / 720))))));
-    float e = fast_exp_neg(x) - 1.0f;
-    return x > -0.25f ? tay : e;
+    return s.f * q + (s.f - 1.0f);
 }
 
 static inline float fast_tanh(float z)
 {
-    /* tanh z = sign(z) (1 - e) / (1 + e), e = e^{-2|z|}; Taylor near 0 */
+    /* tanh z = sign(z) (1 - e) / (1 + e) = -sign(z) em / (2 + em),
+     * e = e^{-2|z|}, em = e - 1 (accurate near 0, see above) */
     float a = z < 0 ? -z : z;
-    float em = fast_expm1_neg(-2.0f * a); /* e - 1 */
+    float em = fast_expm1_neg(-2.0f * a);
     float t = -em / (2.0f + em);
-    float z2 = z * z;
-    float tay = a * (1.0f - z2 * (1.0f / 3 - z2 * (2.0f / 15)));
-    t = a < 0.05f ? tay : t;
     return z < 0 ? -t : t;
 }
 

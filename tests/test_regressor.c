@@ -94,7 +94,8 @@ END_TEST
 START_TEST(test_activation_values)
 {
     /* one unit, identity weight: the forward pass is the activation */
-    static const double zs[] = {-30.0, -3.0, -0.6, -0.2, -1e-3, 0.0, 1e-3, 0.4, 2.0, 9.0};
+    static const double zs[] = {-100.0, -30.0, -3.0, -0.6, -0.35, -0.34, -0.2, -1e-3, -1e-6,
+                               0.0, 1e-6, 1e-3, 0.34, 0.4, 2.0, 9.0};
     for (int act = WR__ACT_RELU; act <= WR__ACT_TANH; act++) {
         int hidden[1] = {1};
         wr__mlp m;
