@@ -431,6 +431,12 @@ START_TEST(test_bootstrap_weights)
     wr_tfit_free(t3);
     free(x);
     free(id);
+    /* the inlined generator of the fill is the core xoshiro stream */
+    wr__rng g1, g2;
+    wr__rng_seed(&g1, 5, 123456789);
+    wr__rng_seed(&g2, 5, 123456789);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_uint_eq(wr__tfit_stream_u64(&g1), wr__rng_u64(&g2));
 }
 END_TEST
 
