@@ -29,6 +29,14 @@
 /* Below this many (row x feature) cells a histogram is built by one
  * thread: waking the pool costs more than it saves. */
 #define PAR_HIST_CELLS 131072
+/* Rows of a node are scattered over the row arrays (in increasing order);
+ * fetching the row PF_DIST ahead hides most of the cache misses. */
+#define PF_DIST 16
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
 /* Per-thread scratch for the leaf quantiles (floats). */
 #define QSCRATCH ((size_t)1 << 23)
 
@@ -49,6 +57,8 @@ struct wr__qf_trainer {
     uint64_t *wfix;      /* fixed-point weights, NULL for unit weights */
     double inv_scale;    /* 1 / fixed-point scale */
     uint8_t *k;          /* per row: #levels of the group with F <= y */
+    bool k_valid;        /* k is up to date for every row, for group k_q0 */
+    size_t k_q0;
     uint32_t *idx, *tmp; /* row indices of the tree, partition scratch */
     size_t max_group, hsize_max;
     uint64_t **thist;    /* per thread histogram */
@@ -219,18 +229,22 @@ typedef struct k_job {
     wr__qf_trainer *t;
 } k_job;
 
+static inline uint8_t row_k(const float *F, float y, size_t Qg)
+{
+    unsigned c = 0;
+    for (size_t q = 0; q < Qg; q++) c += F[q] <= y;
+    return (uint8_t)c;
+}
+
 static void k_range(void *ctx, size_t b, size_t e, int tid)
 {
     (void)tid;
     wr__qf_trainer *t = ((k_job *)ctx)->t;
-    size_t Q = t->D.Q, Qg = t->Qg;
+    size_t Q = t->D.Q;
     for (size_t j = b; j < e; j++) {
         size_t i = t->idx[j];
-        const float *F = t->D.F + i * Q + t->q0;
-        float y = t->D.y[i];
-        unsigned c = 0;
-        for (size_t q = 0; q < Qg; q++) c += F[q] <= y;
-        t->k[i] = (uint8_t)c;
+        if (j + PF_DIST < e) PREFETCH(t->D.F + (size_t)t->idx[j + PF_DIST] * Q + t->q0);
+        t->k[i] = row_k(t->D.F + i * Q + t->q0, t->D.y[i], t->Qg);
     }
 }
 
@@ -252,6 +266,10 @@ static void hist_rows(wr__qf_trainer *t, const uint32_t *rows, size_t b,
     const uint8_t *bins = t->D.bins, *kk = t->k;
     for (size_t j = b; j < e; j++) {
         size_t i = rows[j];
+        if (j + PF_DIST < e) {
+            PREFETCH(bins + (size_t)rows[j + PF_DIST] * d);
+            PREFETCH(kk + rows[j + PF_DIST]);
+        }
         const uint8_t *xb = bins + i * d;
         size_t k = kk[i];
         uint64_t wf = t->wfix ? t->wfix[i] : 1u;
@@ -496,11 +514,12 @@ static wr_status grow_structure(wr__qf_trainer *t, size_t m)
     open_leaf *R = &t->leaves[0];
     *R = (open_leaf){0, m, 0, 0, take_hist(t), 0.0, 0, 0};
     if (!R->hist) return WR_ERR_NOMEM;
-    if (t->nt > 1 && m * (size_t)t->D.Q > PAR_HIST_CELLS) {
-        k_job kj = {t};
+    k_job kj = {t};
+    if (t->k_valid && t->k_q0 == t->q0) {
+        /* the previous tree's score update left k current */
+    } else if (t->nt > 1 && m * (size_t)t->D.Q > PAR_HIST_CELLS) {
         wr__pool_for(t->pool, m, 8192, k_range, &kj);
     } else {
-        k_job kj = {t};
         k_range(&kj, 0, m, 0);
     }
     build_hist(t, 0, m, R->hist);
@@ -536,36 +555,37 @@ static void sort_doubles(double *v, size_t n)
         }
 }
 
-/* Smallest gap F_q+1 - F_q over the leaf's rows, accumulated: c_q. */
-static void leaf_gaps(const wr__qf_trainer *t, const uint32_t *rows, size_t m,
-                      double *c)
+static inline void min_gaps(const float *F, size_t Qg, float *gap)
 {
-    size_t Q = t->D.Q, Qg = t->Qg;
-    float gap[WR__QF_MAX_LEVELS];
-    for (size_t q = 0; q + 1 < Qg; q++) gap[q] = INFINITY;
-    for (size_t j = 0; j < m; j++) {
-        const float *F = t->D.F + (size_t)rows[j] * Q + t->q0;
-        for (size_t q = 0; q + 1 < Qg; q++) {
-            float g = F[q + 1] - F[q];
-            gap[q] = g < gap[q] ? g : gap[q];
-        }
+    for (size_t q = 0; q + 1 < Qg; q++) {
+        float g = F[q + 1] - F[q];
+        gap[q] = g < gap[q] ? g : gap[q];
     }
-    c[0] = 0.0;
-    for (size_t q = 0; q + 1 < Qg; q++) c[q + 1] = c[q] + (gap[q] > 0.0f ? gap[q] : 0.0f);
+}
+
+/* Smallest gaps F_q+1 - F_q over the leaf's rows (gap[] starts at +inf). */
+static void leaf_gaps(const wr__qf_trainer *t, const uint32_t *rows, size_t m,
+                      float *gap)
+{
+    size_t Q = t->D.Q;
+    for (size_t j = 0; j < m; j++) {
+        if (j + PF_DIST < m) PREFETCH(t->D.F + (size_t)rows[j + PF_DIST] * Q + t->q0);
+        min_gaps(t->D.F + (size_t)rows[j] * Q + t->q0, t->Qg, gap);
+    }
 }
 
 /* Rearrangement of the leaf vector that keeps every row of the leaf
  * ordered: F_q + v_q <= F_q+1 + v_q+1 for all rows holds iff
- * u_q = v_q + c_q is non-decreasing (c from leaf_gaps), so u is sorted.
+ * u_q = v_q + c_q is non-decreasing, with c_q the running sum of the
+ * smallest gaps F_q+1 - F_q over the leaf's rows, so u is sorted.
  * Sorting v itself would be wrong: it would swap a correction that
  * narrows the spread (lower level up, upper level down) into one that
  * widens it. */
-static void rearrange(const wr__qf_trainer *t, const uint32_t *rows, size_t m,
-                      const double *v, float *out)
+static void rearrange(size_t Qg, const float *gap, const double *v, float *out)
 {
-    size_t Qg = t->Qg;
     double c[WR__QF_MAX_LEVELS], u[WR__QF_MAX_LEVELS];
-    leaf_gaps(t, rows, m, c);
+    c[0] = 0.0;
+    for (size_t q = 0; q + 1 < Qg; q++) c[q + 1] = c[q] + (gap[q] > 0.0f ? gap[q] : 0.0f);
     for (size_t q = 0; q < Qg; q++) u[q] = v[q] + c[q];
     sort_doubles(u, Qg);
     for (size_t q = 0; q < Qg; q++) out[q] = (float)(u[q] - c[q]);
@@ -579,6 +599,7 @@ static double gather_select(wr__qf_trainer *t, const uint32_t *rows, size_t m,
     float *v = t->qv[tid], *w = t->qw ? t->qw[tid] : NULL;
     for (size_t j = 0; j < m; j++) {
         size_t i = rows[j];
+        if (j + PF_DIST < m) PREFETCH(t->D.F + (size_t)rows[j + PF_DIST] * t->D.Q + t->q0 + q);
         v[j] = t->D.y[i] - t->D.F[i * t->D.Q + t->q0 + q];
         if (w) w[j] = t->D.w[i];
     }
@@ -629,15 +650,19 @@ static void bracket_bounds(const wr__qf_trainer *t, const uint32_t *rows,
     }
 }
 
-/* Returns the leaf's total weight; fills the brackets' sums and buffers. */
+/* Returns the leaf's total weight; fills the brackets' sums and buffers
+ * and the smallest level gaps (for rearrange). */
 static double bracket_pass(const wr__qf_trainer *t, const uint32_t *rows,
-                           size_t m, bracket *b, float *mv, float *mw, size_t cap)
+                           size_t m, bracket *b, float *mv, float *mw, size_t cap,
+                           float *gap)
 {
     size_t Q = t->D.Q, Qg = t->Qg;
     double W = 0.0;
     for (size_t j = 0; j < m; j++) {
         size_t i = rows[j];
+        if (j + PF_DIST < m) PREFETCH(t->D.F + (size_t)rows[j + PF_DIST] * Q + t->q0);
         const float *F = t->D.F + i * Q + t->q0;
+        min_gaps(F, Qg, gap);
         float y = t->D.y[i], wi = t->D.w ? t->D.w[i] : 1.0f;
         W += wi;
         for (size_t q = 0; q < Qg; q++) {
@@ -663,13 +688,16 @@ static void leaf_value(wr__qf_trainer *t, int l, float *out, int tid)
     size_t m = L->end - L->start, Qg = t->Qg;
     const uint32_t *rows = t->idx + L->start;
     double val[WR__QF_MAX_LEVELS];
-    bool done[WR__QF_MAX_LEVELS] = {false};
+    bool done[WR__QF_MAX_LEVELS] = {false}, have_gaps = false;
+    float gap[WR__QF_MAX_LEVELS];
+    for (size_t q = 0; q < Qg; q++) gap[q] = INFINITY;
     size_t cap = t->qcap / Qg;
     if (m >= BRACKET_MIN_ROWS && cap >= m / 4) {
         bracket b[WR__QF_MAX_LEVELS];
         bracket_bounds(t, rows, m, b);
         float *mv = t->qv[tid], *mw = t->qw ? t->qw[tid] : NULL;
-        double W = bracket_pass(t, rows, m, b, mv, mw, cap);
+        double W = bracket_pass(t, rows, m, b, mv, mw, cap, gap);
+        have_gaps = true;
         for (size_t q = 0; q < Qg && W > 0.0; q++) {
             double target = t->D.tau[t->q0 + q] * W;
             if (b[q].cnt > cap || !(b[q].below < target) ||
@@ -683,8 +711,12 @@ static void leaf_value(wr__qf_trainer *t, int l, float *out, int tid)
     for (size_t q = 0; q < Qg; q++)
         if (!done[q]) val[q] = gather_select(t, rows, m, q, tid);
     for (size_t q = 0; q < Qg; q++) val[q] *= t->p->learning_rate;
-    if (Qg == 1) out[0] = (float)val[0];
-    else rearrange(t, rows, m, val, out);
+    if (Qg == 1) {
+        out[0] = (float)val[0];
+        return;
+    }
+    if (!have_gaps) leaf_gaps(t, rows, m, gap);
+    rearrange(Qg, gap, val, out);
 }
 
 static void leaf_range(void *ctx, size_t b, size_t e, int tid)
@@ -704,8 +736,12 @@ static void update_range(void *ctx, size_t b, size_t e, int tid)
         const open_leaf *L = &t->leaves[l];
         const float *v = j->values + l * t->Qg;
         for (size_t r = L->start; r < L->end; r++) {
-            float *F = t->D.F + (size_t)t->idx[r] * t->D.Q + t->q0;
+            size_t i = t->idx[r];
+            if (r + PF_DIST < L->end)
+                PREFETCH(t->D.F + (size_t)t->idx[r + PF_DIST] * t->D.Q + t->q0);
+            float *F = t->D.F + i * t->D.Q + t->q0;
             for (size_t q = 0; q < t->Qg; q++) F[q] += v[q];
+            t->k[i] = row_k(F, t->D.y[i], t->Qg); /* ready for the next tree */
         }
     }
 }
@@ -726,6 +762,7 @@ static void apply_range(void *ctx, size_t b, size_t e, int tid)
         const float *v = j->tree->values + (size_t)leaf * t->Qg;
         float *F = t->D.F + i * t->D.Q + t->q0;
         for (size_t q = 0; q < t->Qg; q++) F[q] += v[q];
+        t->k[i] = row_k(F, t->D.y[i], t->Qg);
     }
 }
 
@@ -750,6 +787,8 @@ static wr_status make_tree(wr__qf_trainer *t, wr__qf_tree *out)
         apply_job aj = {t, out};
         wr__pool_for(t->pool, t->D.n, 8192, apply_range, &aj);
     }
+    t->k_valid = true; /* every row was updated and its k recomputed */
+    t->k_q0 = t->q0;
     return WR_OK;
 }
 
