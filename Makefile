@@ -7,6 +7,7 @@
 #   make check-asan      library and C tests under AddressSanitizer + UBSan
 #   make check-tsan      library and the *threads*/*concurrency* C tests under
 #                        ThreadSanitizer
+#   make check-valgrind  the C tests under valgrind memcheck
 #   make bench [SUITE=]  benchmarks side by side with their peers (bench/out/*.json)
 #   make demo            the analysis chain on the built-in toy simulation
 #   make install/uninstall   honour PREFIX, LIBDIR, DESTDIR (and INCLUDEDIR,
@@ -107,7 +108,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TSAN_TEST_SRCS := $(sort $(wildcard tests/test_*threads*.c tests/test_*concurrency*.c))
 TSAN_TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TSAN_TEST_SRCS))
 
-.PHONY: all lib check check-asan check-tsan check-c check-tsan-c bench demo \
+.PHONY: all lib check check-asan check-tsan check-valgrind check-c check-tsan-c bench demo \
   install uninstall clean distclean abi-update
 
 all: $(SHLIB) $(BUILD)/libwrecoil.so $(STLIB) $(TOOL)
@@ -166,6 +167,15 @@ check-tsan:
 	  $(MAKE) BUILD=build-tsan OPT="-O1 -g -fno-omit-frame-pointer" SAN_FLAGS="-fsanitize=thread" \
 	    check-tsan-c && \
 	  BUILD=build-tsan TSAN=1 TSAN_TESTS="$(TSAN_TEST_SRCS)" sh tests/run_all.sh; \
+	fi
+
+# Memcheck on the C tests as built by `make` (-O2 -g): invalid accesses and
+# definite leaks fail the test (Check forks per test; valgrind follows).
+check-valgrind: check-c
+	@if command -v valgrind >/dev/null 2>&1; then \
+	  BUILD=$(BUILD) VALGRIND=1 sh tests/run_all.sh; \
+	else \
+	  echo "check-valgrind: SKIPPED: valgrind not installed (apt-get install valgrind)"; \
 	fi
 
 abi-update: $(SHLIB)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/run_all.sh -- runs every test of the project and prints one summary
 # line "check: N passed, N failed, N skipped".  Called by `make check`,
-# `make check-asan` (ASAN=1: only the C tests) and `make check-tsan` (TSAN=1:
-# only the C tests named in TSAN_TESTS).
+# `make check-asan` (ASAN=1: only the C tests), `make check-tsan` (TSAN=1:
+# only the C tests named in TSAN_TESTS) and `make check-valgrind`
+# (VALGRIND=1: the C tests under memcheck).
 # Environment: BUILD (build dir), PYTHON (python3 with numpy; found here when
 # unset), CC, CXX, PKG_CONFIG, MAKE (for tests/sh/install.sh).
 BUILD=${BUILD:-build}
@@ -16,6 +17,16 @@ export OPENBLAS_NUM_THREADS=1
 ok() { passed=$((passed + 1)); }
 ko() { failed=$((failed + 1)); failed_names="$failed_names $1"; }
 skip() { skipped=$((skipped + 1)); echo "== SKIPPED: $1"; }
+
+# Sanitizers and valgrind slow the tests down; stretch Check's per-test
+# timeouts accordingly (a user's own CK_TIMEOUT_MULTIPLIER wins).
+if [ -n "$VALGRIND" ]; then
+  export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-30}
+elif [ -n "$TSAN" ]; then
+  export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
+elif [ -n "$ASAN" ]; then
+  export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4}
+fi
 
 if [ -n "$ASAN" ]; then
   # Leak checking stays on (the library must not leak); abort on the first
@@ -34,13 +45,20 @@ else
   tests=$(ls "$BUILD"/tests/test_* 2>/dev/null)
 fi
 
+runner=""
+if [ -n "$VALGRIND" ]; then
+  # Definite leaks and invalid accesses fail; OpenBLAS keeps buffers
+  # reachable until exit, which is not a leak.
+  runner="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
+fi
+
 for t in $tests; do
   [ -x "$t" ] || continue
   echo "== $t"
-  if "$t"; then ok; else ko "$t"; fi
+  if $runner "$t"; then ok; else ko "$t"; fi
 done
 
-if [ -z "$ASAN" ] && [ -z "$TSAN" ]; then
+if [ -z "$ASAN" ] && [ -z "$TSAN" ] && [ -z "$VALGRIND" ]; then
   for s in tests/sh/*.sh; do
     [ -f "$s" ] || continue
     echo "== $s"
