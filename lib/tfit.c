@@ -485,31 +485,34 @@ const double *wr__tfit_slot_D(const wr_template_fit *tf, size_t set,
 #define TF_KMAX 24
 #define TF_GEMM_WORK 200000.0
 
-/* Poisson(1) cdf as integer thresholds on the top 53 bits v of one
- * xoshiro output: k = #{j : v >= t_j}, t_j = ceil(F_j 2^53), i.e. u = v
- * 2^-53 >= F_j exactly.  One draw per weight, reproducible outside the
- * library (bench/tfit.py). */
+/* Poisson(1) cdf as integer thresholds on 32-bit uniforms v (each 64-bit
+ * xoshiro output gives two: its high half for replica 2q, its low half for
+ * replica 2q + 1): k = #{j : v >= t_j}, t_j = ceil(F_j 2^32), i.e. v 2^-32
+ * >= F_j exactly; the resolution 2^-32 only truncates k at 12 (P(k > 12)
+ * = 1e-11).  Reproducible outside the library (bench/tfit.py). */
 static void poisson1_thresholds(uint64_t t[TF_KMAX])
 {
     double p = 0.36787944117144233; /* exp(-1), correctly rounded */
     double c = p;
     for (int k = 0; k < TF_KMAX - 1; k++) {
-        t[k] = (uint64_t)ceil(c * 0x1.0p53);
+        t[k] = (uint64_t)ceil(c * 0x1.0p32);
         p /= (double)(k + 1);
         c += p;
     }
     t[TF_KMAX - 1] = UINT64_MAX; /* never reached: caps k */
 }
 
-static inline unsigned poisson1(const uint64_t t[TF_KMAX], uint64_t u)
+static inline unsigned poisson1(const uint64_t t[TF_KMAX], uint64_t v)
 {
-    uint64_t v = u >> 11;
     /* branch-free for k < 4 (98 % of draws), loop for the tail */
     unsigned k = (unsigned)(v >= t[0]) + (v >= t[1]) + (v >= t[2]) + (v >= t[3]);
     if (k == 4)
         while (v >= t[k]) k++;
     return k;
 }
+
+#define TF_HI(u) ((u) >> 32)
+#define TF_LO(u) ((u) & 0xffffffffu)
 
 typedef struct fill_ctx {
     const wr_template_fit *tf;
@@ -523,7 +526,7 @@ typedef struct fill_ctx {
     size_t *cnt, *off;    /* per bin: events and first sorted position */
     double *wr, *wr2;     /* rows of H weights (templates: sorted order) */
     double *Kd, *Kd2;     /* templates: sorted rows of R+1 bootstrap weights */
-    uint8_t *K;           /* data: rows of R bootstrap weights */
+    uint8_t *K;           /* rows of R bootstrap weights (block order) */
     size_t kc;            /* events per matrix product */
     double *dst, *dst2_nom, *dst2_rep;
     size_t stride;        /* between slots of dst / dst2_rep */
@@ -578,25 +581,62 @@ static inline uint64_t tf_next(uint64_t *s)
 
 uint64_t wr__tfit_stream_u64(wr__rng *g) { return tf_next(g->s); }
 
-/* The R bootstrap weights of event `id`, as doubles (kd, and their squares
- * in kd2 when not NULL) or as bytes (k8). */
-static void draw_weights(const fill_ctx *c, uint64_t id, double *kd,
-                         double *kd2, uint8_t *k8)
+/* The R bootstrap weights (bytes) of g <= 4 events of the block; four
+ * streams are interleaved so that the CPU overlaps their dependency
+ * chains (the draws dominate the fill otherwise). */
+static void draw_group(const fill_ctx *c, const size_t *ev, size_t g)
 {
-    wr__rng g;
-    wr__rng_seed(&g, (uint64_t)c->tf->p.seed, id);
+    uint64_t st[4][4];
+    uint8_t *out[4];
     const size_t R = c->R;
-    if (k8) {
-        for (size_t r = 0; r < R; r++) k8[r] = (uint8_t)poisson1(c->thr, tf_next(g.s));
-    } else if (kd2) {
-        for (size_t r = 0; r < R; r++) {
-            unsigned k = poisson1(c->thr, tf_next(g.s));
-            kd[r] = (double)k;
-            kd2[r] = (double)(k * k);
-        }
-    } else {
-        for (size_t r = 0; r < R; r++) kd[r] = (double)poisson1(c->thr, tf_next(g.s));
+    for (size_t j = 0; j < g; j++) {
+        wr__rng r;
+        wr__rng_seed(&r, (uint64_t)c->tf->p.seed, c->ids[c->base + ev[j]]);
+        memcpy(st[j], r.s, sizeof r.s);
+        out[j] = c->K + ev[j] * R;
     }
+    const uint64_t *t = c->thr;
+    size_t r = 0;
+    if (g == 4) {
+        for (; r + 1 < R; r += 2) {
+            uint64_t u0 = tf_next(st[0]), u1 = tf_next(st[1]),
+                     u2 = tf_next(st[2]), u3 = tf_next(st[3]);
+            out[0][r] = (uint8_t)poisson1(t, TF_HI(u0));
+            out[0][r + 1] = (uint8_t)poisson1(t, TF_LO(u0));
+            out[1][r] = (uint8_t)poisson1(t, TF_HI(u1));
+            out[1][r + 1] = (uint8_t)poisson1(t, TF_LO(u1));
+            out[2][r] = (uint8_t)poisson1(t, TF_HI(u2));
+            out[2][r + 1] = (uint8_t)poisson1(t, TF_LO(u2));
+            out[3][r] = (uint8_t)poisson1(t, TF_HI(u3));
+            out[3][r + 1] = (uint8_t)poisson1(t, TF_LO(u3));
+        }
+    }
+    for (size_t j = 0; j < g; j++) {
+        size_t q = r;
+        for (; q + 1 < R; q += 2) {
+            uint64_t u = tf_next(st[j]);
+            out[j][q] = (uint8_t)poisson1(t, TF_HI(u));
+            out[j][q + 1] = (uint8_t)poisson1(t, TF_LO(u));
+        }
+        if (q < R) out[j][q] = (uint8_t)poisson1(t, TF_HI(tf_next(st[j])));
+    }
+}
+
+/* Bootstrap weights of the block's events inside the binning. */
+static void fill_draws(void *vctx, size_t begin, size_t end, int tid)
+{
+    fill_ctx *c = vctx;
+    size_t ev[4], g = 0;
+    for (size_t e = begin; e < end; e++) {
+        if (c->bin[e] < 0) continue;
+        ev[g++] = e;
+        if (g == 4) {
+            draw_group(c, ev, g);
+            g = 0;
+        }
+    }
+    if (g) draw_group(c, ev, g);
+    (void)tid;
 }
 
 /* Template rows at the sorted positions: Breit-Wigner weights and the
@@ -616,11 +656,13 @@ static void fill_template_rows(void *vctx, size_t begin, size_t end, int tid)
         for (size_t h = 0; h < H; h++) row[h] = d0 / bw_den(&tf->p, c->hyp[h], s);
         if (c->bb)
             for (size_t h = 0; h < H; h++) c->wr2[p * H + h] = row[h] * row[h];
-        c->Kd[p * R1] = 1.0;
-        if (c->bb) c->Kd2[p * R1] = 1.0;
-        if (c->R)
-            draw_weights(c, c->ids[i], c->Kd + p * R1 + 1,
-                         c->bb ? c->Kd2 + p * R1 + 1 : NULL, NULL);
+        /* bootstrap weights as a matrix row: 1 for the nominal slot */
+        double *kd = c->Kd + p * R1, *kd2 = c->bb ? c->Kd2 + p * R1 : NULL;
+        const uint8_t *k8 = c->K + e * c->R;
+        kd[0] = 1.0;
+        for (size_t r = 0; r < c->R; r++) kd[r + 1] = (double)k8[r];
+        if (kd2)
+            for (size_t r = 0; r <= c->R; r++) kd2[r] = kd[r] * kd[r];
     }
     (void)tid;
 }
@@ -667,7 +709,6 @@ static void fill_data_rows(void *vctx, size_t begin, size_t end, int tid)
         double w = c->w ? c->w[i] : 1.0;
         c->wr[e] = w;
         c->wr2[e] = w * w;
-        if (c->R) draw_weights(c, c->ids[i], NULL, NULL, c->K + e * c->R);
     }
     (void)tid;
 }
@@ -735,9 +776,9 @@ static wr_status fill_scratch(fill_ctx *c, size_t blk)
     c->Kd = c->templates ? wr__alloc_array(blk * R1, sizeof(double), what) : NULL;
     c->Kd2 = c->templates && c->bb ? wr__alloc_array(blk * R1, sizeof(double), what)
                                    : NULL;
-    c->K = c->templates ? NULL : wr__alloc_array(blk * (c->R ? c->R : 1), 1, what);
+    c->K = wr__alloc_array(blk * (c->R ? c->R : 1), 1, what);
     bool ok = c->bin && c->pos && c->cnt && c->off && c->wr && c->wr2 &&
-              (c->templates ? c->Kd && (!c->bb || c->Kd2) : c->K != NULL);
+              c->K && (!c->templates || (c->Kd && (!c->bb || c->Kd2)));
     if (ok) return WR_OK;
     fill_scratch_free(c);
     return WR_ERR_NOMEM;
@@ -766,6 +807,7 @@ static wr_status fill_run(fill_ctx *c, size_t n)
         c->base = base;
         c->nblk = n - base < blk ? n - base : blk;
         wr__pool_for(pool, c->nblk, 512, fill_bins, c);
+        if (c->R) wr__pool_for(pool, c->nblk, 256, fill_draws, c);
         if (c->templates) {
             fill_sort(c);
             wr__pool_for(pool, c->nblk, 256, fill_template_rows, c);

@@ -146,20 +146,21 @@ static inline double bc_term(double m, double n)
 typedef struct lnl_in {
     size_t nb, H, j0, nn;
     const double *L;
-    double N;
+    double N, nlogn; /* sum n, sum n ln n over the bins of the fit */
     bool bb, free_norm;
 } lnl_in;
 
 /* -2 ln L at one interpolated mass; *nu_out receives the normalisation. */
 static double eval_point(const tf_scratch *s, const lnl_in *in, double *nu_out)
 {
-    double total = 0.0;
+    double total = 0.0, na = 0.0;
     for (size_t u = 0; u < in->nb; u++) {
         const double *lt = s->lnT + u * in->H + in->j0;
         double a = 0.0;
         for (size_t k = 0; k < in->nn; k++) a += in->L[k] * lt[k];
         s->mu[u] = exp(a);
         total += s->mu[u];
+        na += s->nv[u] * a;
         if (in->bb) {
             const double *ls = s->lnS + u * in->H + in->j0;
             double c = 0.0;
@@ -169,9 +170,11 @@ static double eval_point(const tf_scratch *s, const lnl_in *in, double *nu_out)
     }
     double nu = in->N / total, v = 0.0;
     if (!in->bb) {
-        for (size_t u = 0; u < in->nb; u++) v += bc_term(nu * s->mu[u], s->nv[u]);
+        /* sum 2 (mu - n + n ln(n / mu)) with ln mu = ln nu + a: no log per
+         * bin (sum mu = N by construction of nu) */
         *nu_out = nu;
-        return v;
+        return 2.0 * (nu * total - in->N) +
+               2.0 * (in->nlogn - in->N * log(nu) - na);
     }
     /* free normalisation with BB: coordinate descent between nu (closed
      * form N / sum beta mu) and the betas; each step lowers -2 ln L */
@@ -196,12 +199,12 @@ static double eval_point(const tf_scratch *s, const lnl_in *in, double *nu_out)
 /* Bins in the fit (template positive at every grid mass; with BB also its
  * sum w^2) with their logs; returns the number of bins or 0 with msg. */
 static size_t select_bins(const wr_template_fit *tf, const tf_view *v,
-                          tf_scratch *s, double *N, wr_status *st, char *msg,
-                          size_t len)
+                          tf_scratch *s, double *N, double *nlogn,
+                          wr_status *st, char *msg, size_t len)
 {
     const size_t H = tf->H;
     size_t nb = 0;
-    *N = 0.0;
+    *N = *nlogn = 0.0;
     for (size_t b = 0; b < tf->B; b++) {
         const double *t = v->T + b * H, *t2 = v->T2 ? v->T2 + b * H : NULL;
         bool ok = true;
@@ -219,6 +222,7 @@ static size_t select_bins(const wr_template_fit *tf, const tf_view *v,
         }
         s->nv[nb++] = v->n[b];
         *N += v->n[b];
+        if (v->n[b] > 0.0) *nlogn += v->n[b] * log(v->n[b]);
     }
     if (nb == 0) {
         snprintf(msg, len, "no bin has a positive template at every grid mass");
@@ -310,11 +314,12 @@ wr_status wr__tfit_fit_view(const wr_template_fit *tf, const tf_view *v,
                             size_t len)
 {
     wr_status st;
-    double N;
-    size_t nb = select_bins(tf, v, s, &N, &st, msg, len);
+    double N, nlogn;
+    size_t nb = select_bins(tf, v, s, &N, &nlogn, &st, msg, len);
     if (st) return st;
     double L[4], nu_min = NAN;
-    lnl_in in = {.nb = nb, .H = tf->H, .L = L, .N = N, .bb = v->T2 != NULL,
+    lnl_in in = {.nb = nb, .H = tf->H, .L = L, .N = N, .nlogn = nlogn,
+                 .bb = v->T2 != NULL,
                  .free_norm = tf->p.norm == TF_NORM_FREE};
     size_t jmin = 0;
     for (size_t j = 0; j < s->n_scan; j++) {
