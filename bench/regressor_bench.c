@@ -10,7 +10,7 @@
  *       fits on DIR/X.f32 (N x D), DIR/t.f32, validation DIR/Xv.f32,
  *       DIR/tv.f32 (NV rows); saves MODEL; prints fit seconds, epochs,
  *       per-epoch seconds and NLLs.
- *   regressor_bench predict MODEL XFILE N D REPS
+ *   regressor_bench predict MODEL XFILE N D REPS [THREADS]
  *       best-of-REPS wall time of wr_regressor_predict over N rows.
  *   regressor_bench eval MODEL XFILE N D TFILE EDGES M OUTPREFIX
  *       writes OUTPREFIX.params/.summary/.pit (float64) and .mixcdf (the
@@ -167,6 +167,7 @@ static int cmd_predict(int argc, char **argv)
     if (wr_regressor_load(argv[2], &r)) die("load");
     size_t n = strtoull(argv[4], NULL, 10), d = strtoull(argv[5], NULL, 10);
     int reps = atoi(argv[6]);
+    if (argc > 7 && wr_regressor_set_param(r, "threads", argv[7])) die("threads");
     float *X = read_file(argv[3], n * d * 4);
     size_t k = wr_pdf_n_params(wr_regressor_family(r));
     double *p = malloc(n * k * sizeof(double)), best = 1e30;
