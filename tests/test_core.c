@@ -5,6 +5,7 @@
 #include "core.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 START_TEST(test_version)
@@ -314,9 +315,81 @@ START_TEST(test_container_corruption)
     memcpy(big, b, n);
     WR_ASSERT_FAILS(wr__container_unpack(big, n + 3, WR_KIND_REGRESSOR, 2, &payload, &pn, NULL), WR_ERR_FORMAT);
     WR_ASSERT_FAILS(wr_model_inspect(NULL, 10, NULL, NULL), WR_ERR_INVALID_ARG);
+    /* header fields that are wrong although the header CRC is right */
+    struct {
+        size_t off;
+        uint32_t value;
+        wr_status expect;
+    } fields[] = {
+        {8, 0, WR_ERR_FORMAT},        /* container version 0 */
+        {20, 1, WR_ERR_FORMAT},       /* unknown flags */
+        {16, 0, WR_ERR_UNSUPPORTED},  /* kind version 0 */
+        {32, 5, WR_ERR_FORMAT},       /* compressed size != bytes present */
+        {40, 0xdeadbeef, WR_ERR_FORMAT}, /* payload CRC */
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        memcpy(c, b, n);
+        for (int i = 0; i < 4; i++) c[fields[k].off + i] = (unsigned char)(fields[k].value >> (8 * i));
+        crc = wr__crc32(c, 44);
+        for (int i = 0; i < 4; i++) c[44 + i] = (unsigned char)(crc >> (8 * i));
+        wr_status st = wr__container_unpack(c, n, WR_KIND_REGRESSOR, 2, &payload, &pn, NULL);
+        ck_assert_msg(st == fields[k].expect, "header field at %zu = %u: %s (%s)", fields[k].off,
+                      fields[k].value, wr_status_string(st), wr_last_error());
+    }
     free(big);
     free(c);
     free(buf);
+}
+END_TEST
+
+/* Saving is atomic: a failed save leaves the previous file and no
+ * temporary file behind; a successful one replaces the file whole. */
+START_TEST(test_atomic_save)
+{
+    char dir[] = "/tmp/wr_test_atomic_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256], sub[256];
+    snprintf(path, sizeof path, "%s/model.wrm", dir);
+    unsigned char p1[3] = {1, 2, 3}, p2[4] = {9, 8, 7, 6};
+    WR_ASSERT_OK(wr__container_save_file(path, WR_KIND_MORPHER, 1, p1, 3));
+    WR_ASSERT_OK(wr__container_save_file(path, WR_KIND_MORPHER, 1, p2, 4));
+    void *payload;
+    size_t pn;
+    WR_ASSERT_OK(wr__container_load_file(path, WR_KIND_MORPHER, 1, &payload, &pn, NULL));
+    ck_assert(pn == 4 && memcmp(payload, p2, 4) == 0);
+    free(payload);
+    /* the target is a non-empty directory: the rename fails */
+    snprintf(sub, sizeof sub, "%s/busy", dir);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    char inner[300];
+    snprintf(inner, sizeof inner, "%s/keep", sub);
+    FILE *f = fopen(inner, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    WR_ASSERT_FAILS(wr__container_save_file(sub, WR_KIND_MORPHER, 1, p1, 3), WR_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), sub));
+    /* nothing but model.wrm and busy/ is left in dir */
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 2", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    WR_ASSERT_OK(wr__container_load_file(path, WR_KIND_MORPHER, 1, &payload, &pn, NULL));
+    ck_assert(pn == 4 && memcmp(payload, p2, 4) == 0);
+    free(payload);
+    /* a truncated file on disk is a format error naming the file */
+    void *buf;
+    size_t n;
+    WR_ASSERT_OK(wr__file_read_all(path, 1 << 20, &buf, &n));
+    f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(buf, 1, n - 1, f), n - 1);
+    fclose(f);
+    free(buf);
+    WR_ASSERT_FAILS(wr__container_load_file(path, WR_KIND_MORPHER, 1, &payload, &pn, NULL),
+                    WR_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), path));
+    WR_ASSERT_FAILS(wr_model_inspect_file(path, NULL, NULL), WR_ERR_FORMAT);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -405,6 +478,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, test_params);
     tcase_add_test(tc, test_container_roundtrip);
     tcase_add_test(tc, test_container_corruption);
+    tcase_add_test(tc, test_atomic_save);
     tcase_add_test(tc, test_pool);
     tcase_add_test(tc, test_progress);
     tcase_add_test(tc, test_wrap);
