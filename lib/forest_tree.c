@@ -37,6 +37,10 @@
 #else
 #define PREFETCH(p) ((void)0)
 #endif
+/* Rows per chunk of the parallel partition, and the node size from which
+ * the partition runs in parallel. */
+#define PART_CHUNK 16384
+#define PAR_PART_ROWS (4 * PART_CHUNK)
 /* Per-thread scratch for the leaf quantiles (floats). */
 #define QSCRATCH ((size_t)1 << 23)
 
@@ -60,6 +64,7 @@ struct wr__qf_trainer {
     bool k_valid;        /* k is up to date for every row, for group k_q0 */
     size_t k_q0;
     uint32_t *idx, *tmp; /* row indices of the tree, partition scratch */
+    size_t *part;        /* 2 x chunks: parallel partition offsets */
     size_t max_group, hsize_max;
     uint64_t **thist;    /* per thread histogram */
     bool *used;          /* per thread: histogram touched in this build */
@@ -138,6 +143,7 @@ static wr_status alloc_trainer(wr__qf_trainer *t)
     t->k = wr__alloc_array(n, 1, "forest row levels");
     t->idx = wr__alloc_array(n, sizeof *t->idx, "forest rows");
     t->tmp = wr__alloc_array(n, sizeof *t->tmp, "forest rows");
+    t->part = wr__alloc_array(2 * (n / PART_CHUNK + 1), sizeof *t->part, "forest rows");
     t->feats = wr__alloc_array(d, sizeof *t->feats, "forest features");
     t->hoff = wr__alloc_array(d, sizeof *t->hoff, "forest features");
     t->leaves = wr__alloc_array(L, sizeof *t->leaves, "forest leaves");
@@ -145,7 +151,7 @@ static wr_status alloc_trainer(wr__qf_trainer *t)
     t->hbuf = wr__calloc_array(L + 1, sizeof *t->hbuf, "forest histograms");
     t->thist = wr__calloc_array((size_t)t->nt, sizeof *t->thist, "forest histograms");
     t->used = wr__calloc_array((size_t)t->nt, sizeof *t->used, "forest histograms");
-    if (!t->used || !t->k || !t->idx || !t->tmp || !t->feats || !t->hoff || !t->leaves ||
+    if (!t->used || !t->part || !t->k || !t->idx || !t->tmp || !t->feats || !t->hoff || !t->leaves ||
         !t->nodes || !t->hbuf || !t->thist)
         return WR_ERR_NOMEM;
     t->cap_hbuf = L + 1;
@@ -197,6 +203,7 @@ void wr__qf_trainer_free(wr__qf_trainer *t)
     free(t->k);
     free(t->idx);
     free(t->tmp);
+    free(t->part);
     free(t->feats);
     free(t->hoff);
     free(t->leaves);
@@ -399,7 +406,7 @@ static void best_split(wr__qf_trainer *t, open_leaf *L)
 
 /* Stable partition of idx[start, end) by bin <= split; returns the
  * boundary.  Stability keeps row order increasing (cache friendly). */
-static size_t partition(wr__qf_trainer *t, const open_leaf *L)
+static size_t partition_seq(wr__qf_trainer *t, const open_leaf *L)
 {
     size_t d = t->D.d, f = (size_t)t->feats[L->fi];
     uint8_t split = (uint8_t)L->bin;
@@ -413,6 +420,66 @@ static size_t partition(wr__qf_trainer *t, const open_leaf *L)
     }
     memcpy(idx + wl, tmp, nr * sizeof *tmp);
     return wl;
+}
+
+/* Large nodes: the same stable partition in fixed chunks -- count the
+ * left rows of each chunk, then every chunk scatters to its own offsets
+ * (identical result, any thread count). */
+
+typedef struct part_job {
+    wr__qf_trainer *t;
+    const open_leaf *L;
+    size_t *left;  /* per chunk: left rows, then left write offset */
+    size_t *right; /* per chunk: right write offset */
+} part_job;
+
+static void part_count(void *ctx, size_t b, size_t e, int tid)
+{
+    (void)tid;
+    part_job *j = ctx;
+    wr__qf_trainer *t = j->t;
+    size_t d = t->D.d, f = (size_t)t->feats[j->L->fi], s = j->L->start, c = 0;
+    uint8_t split = (uint8_t)j->L->bin;
+    for (size_t r = b; r < e; r++) c += t->D.bins[(size_t)t->idx[s + r] * d + f] <= split;
+    j->left[b / PART_CHUNK] = c;
+}
+
+static void part_scatter(void *ctx, size_t b, size_t e, int tid)
+{
+    (void)tid;
+    part_job *j = ctx;
+    wr__qf_trainer *t = j->t;
+    size_t d = t->D.d, f = (size_t)t->feats[j->L->fi], s = j->L->start;
+    size_t wl = j->left[b / PART_CHUNK], wr = j->right[b / PART_CHUNK];
+    uint8_t split = (uint8_t)j->L->bin;
+    for (size_t r = b; r < e; r++) {
+        uint32_t i = t->idx[s + r];
+        if (t->D.bins[(size_t)i * d + f] <= split) t->tmp[wl++] = i;
+        else t->tmp[wr++] = i;
+    }
+}
+
+static size_t partition(wr__qf_trainer *t, const open_leaf *L)
+{
+    size_t m = L->end - L->start;
+    if (t->nt == 1 || m < PAR_PART_ROWS) return partition_seq(t, L);
+    size_t nc = (m + PART_CHUNK - 1) / PART_CHUNK;
+    part_job j = {t, L, t->part, t->part + nc};
+    wr__pool_for(t->pool, m, PART_CHUNK, part_count, &j);
+    size_t nl = 0;
+    for (size_t c = 0; c < nc; c++) nl += j.left[c];
+    size_t lpos = L->start, rpos = L->start + nl;
+    for (size_t c = 0; c < nc; c++) {
+        size_t size = c + 1 < nc ? PART_CHUNK : m - c * PART_CHUNK;
+        size_t cl = j.left[c];
+        j.left[c] = lpos;
+        j.right[c] = rpos;
+        lpos += cl;
+        rpos += size - cl;
+    }
+    wr__pool_for(t->pool, m, PART_CHUNK, part_scatter, &j);
+    memcpy(t->idx + L->start, t->tmp + L->start, m * sizeof *t->idx);
+    return L->start + nl;
 }
 
 /* ----------------------------------------------------------- growing */
@@ -719,30 +786,32 @@ static void leaf_value(wr__qf_trainer *t, int l, float *out, int tid)
     rearrange(Qg, gap, val, out);
 }
 
+/* Adds leaf l's vector to the scores of its rows and recomputes their k
+ * for the next tree. */
+static void update_leaf(wr__qf_trainer *t, size_t l, const float *v)
+{
+    const open_leaf *L = &t->leaves[l];
+    size_t Q = t->D.Q, Qg = t->Qg;
+    for (size_t r = L->start; r < L->end; r++) {
+        size_t i = t->idx[r];
+        if (r + PF_DIST < L->end) PREFETCH(t->D.F + (size_t)t->idx[r + PF_DIST] * Q + t->q0);
+        float *F = t->D.F + i * Q + t->q0;
+        for (size_t q = 0; q < Qg; q++) F[q] += v[q];
+        t->k[i] = row_k(F, t->D.y[i], Qg);
+    }
+}
+
+/* One task per leaf: its values, then (without subsampling, when the
+ * leaves' rows are all the rows) the update of its rows, which touches
+ * nothing another leaf reads. */
 static void leaf_range(void *ctx, size_t b, size_t e, int tid)
 {
     leaf_job *j = ctx;
-    for (size_t l = b; l < e; l++)
-        leaf_value(j->t, (int)l, j->values + l * j->t->Qg, tid);
-}
-
-/* Adds the leaf vectors to the scores of the leaves' rows. */
-static void update_range(void *ctx, size_t b, size_t e, int tid)
-{
-    (void)tid;
-    leaf_job *j = ctx;
     wr__qf_trainer *t = j->t;
     for (size_t l = b; l < e; l++) {
-        const open_leaf *L = &t->leaves[l];
-        const float *v = j->values + l * t->Qg;
-        for (size_t r = L->start; r < L->end; r++) {
-            size_t i = t->idx[r];
-            if (r + PF_DIST < L->end)
-                PREFETCH(t->D.F + (size_t)t->idx[r + PF_DIST] * t->D.Q + t->q0);
-            float *F = t->D.F + i * t->D.Q + t->q0;
-            for (size_t q = 0; q < t->Qg; q++) F[q] += v[q];
-            t->k[i] = row_k(F, t->D.y[i], t->Qg); /* ready for the next tree */
-        }
+        float *v = j->values + l * t->Qg;
+        leaf_value(t, (int)l, v, tid);
+        if (t->p->subsample >= 1.0) update_leaf(t, l, v);
     }
 }
 
@@ -781,9 +850,7 @@ static wr_status make_tree(wr__qf_trainer *t, wr__qf_tree *out)
         out->nodes[t->leaves[l].node] = (wr__qf_node){0, 0, 1, l};
     leaf_job j = {t, out->values};
     wr__pool_for(t->pool, (size_t)t->n_leaves, 1, leaf_range, &j);
-    if (t->p->subsample >= 1.0) {
-        wr__pool_for(t->pool, (size_t)t->n_leaves, 1, update_range, &j);
-    } else {
+    if (t->p->subsample < 1.0) {
         apply_job aj = {t, out};
         wr__pool_for(t->pool, t->D.n, 8192, apply_range, &aj);
     }
