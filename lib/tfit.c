@@ -136,16 +136,31 @@ wr_status wr_tfit_set_param(wr_template_fit *tf, const char *key,
     return commit(tf, &p, expl, expl ? tf->n_explicit : 0);
 }
 
+/* Whether a "k=v k=v" string names a regular-grid key. */
+static bool mentions_grid_key(const char *kv)
+{
+    const char *p = kv;
+    while (p && *p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+        size_t n = strcspn(p, "= \t\n");
+        char key[32];
+        if (n && n < sizeof key) {
+            memcpy(key, p, n);
+            key[n] = '\0';
+            if (is_grid_key(key)) return true;
+        }
+        p += strcspn(p, " \t\n");
+    }
+    return false;
+}
+
 wr_status wr_tfit_set_params(wr_template_fit *tf, const char *kv)
 {
     wr_status st = wr__check_ptr("wr_tfit_set_params", "tf", tf);
     if (st) return st;
     tf_params p = tf->p;
     if ((st = wr__params_parse(&tf_table, &p, kv))) return st;
-    bool grid = p.mass_center != tf->p.mass_center ||
-                p.mass_step != tf->p.mass_step ||
-                p.mass_count != tf->p.mass_count;
-    double *expl = grid ? NULL : tf->grid_explicit;
+    double *expl = mentions_grid_key(kv) ? NULL : tf->grid_explicit;
     return commit(tf, &p, expl, expl ? tf->n_explicit : 0);
 }
 
@@ -434,6 +449,10 @@ static wr_status ensure_storage(wr_template_fit *tf)
     if (tf->filled) return WR_OK;
     size_t R = (size_t)tf->p.bootstrap, S = (size_t)tf->p.data_sets;
     bool bb = tf->p.bb_lite != 0;
+    /* the matrix products address a bin row with an int stride */
+    if ((double)tf->B * (double)tf->H > 2147483647.0)
+        return wr__fail(WR_ERR_INVALID_ARG, "tfit: %zu bins x %zu masses is "
+                        "too large (at most 2^31 - 1)", tf->B, tf->H);
     size_t nT, nT2, nD, nD2;
     if (!size3(R + 1, tf->B, tf->H, &nT) ||
         !size3(bb ? R + 1 : 1, tf->B, tf->H, &nT2) ||

@@ -583,6 +583,15 @@ START_TEST(test_save_load)
     double g2[5];
     WR_ASSERT_OK(wr_tfit_masses(t2, g2, 5));
     ck_assert(memcmp(grid, g2, sizeof grid) == 0);
+    /* a regular-grid key returns to the regular grid (only while empty) */
+    WR_ASSERT_FAILS(wr_tfit_set_params(t2, "mass_count=41"), WR_ERR_INVALID_ARG);
+    wr_template_fit *t5 = make_1d(NULL);
+    WR_ASSERT_OK(wr_tfit_set_mass_grid(t5, grid, 5));
+    WR_ASSERT_OK(wr_tfit_set_params(t5, "norm=free"));
+    ck_assert_uint_eq(wr_tfit_n_masses(t5), 5);
+    WR_ASSERT_OK(wr_tfit_set_params(t5, "mass_count=21"));
+    ck_assert_uint_eq(wr_tfit_n_masses(t5), 21);
+    wr_tfit_free(t5);
     char val[64];
     WR_ASSERT_OK(wr_tfit_get_param(t2, "norm", val, sizeof val));
     ck_assert_str_eq(val, "free");
