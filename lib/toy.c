@@ -20,13 +20,13 @@ static const wr__param_desc TOY_PARAMS[] = {
     D(width, 0.001, 100, "2.085", "boson width (GeV)"),
     D(mass_min, 0.1, 10000, "40", "lower end of the generated mass range (GeV)"),
     D(mass_max, 0.1, 10000, "200", "upper end of the generated mass range (GeV)"),
-    D(w_plus_frac, 0, 1, "0.58", "fraction of W+ (W only)"),
-    D(pt_scale, 0.01, 1000, "19", "Burr XII pT spectrum scale a (GeV)"),
-    D(pt_p, 0.5, 10, "1.44", "Burr XII shape p (low-pT rise ~ pT^(p-1))"),
-    D(pt_c, 0.2, 20, "1.59", "Burr XII shape c (tail ~ pT^-(p c + 1))"),
+    D(w_plus_frac, 0, 1, "0.55", "fraction of W+ (W only)"),
+    D(pt_scale, 0.01, 1000, "22.32", "Burr XII pT spectrum scale a (GeV)"),
+    D(pt_p, 0.5, 10, "1.449", "Burr XII shape p (low-pT rise ~ pT^(p-1))"),
+    D(pt_c, 0.2, 20, "1.812", "Burr XII shape c (tail ~ pT^-(p c + 1))"),
     D(pt_max, 1, 6500, "1000", "upper end of the generated pT range (GeV)"),
-    D(y_flat, 0, 10, "1.6", "half width of the rapidity plateau"),
-    D(y_sigma, 0.01, 10, "1.3", "width of the Gaussian rapidity edges"),
+    D(y_flat, 0, 10, "1.7", "half width of the rapidity plateau"),
+    D(y_sigma, 0.01, 10, "1.4", "width of the Gaussian rapidity edges"),
     D(quark_dir, 0, 1, "0.6", "how strongly the quark follows the boson rapidity: P(quark from +z) = (1 + quark_dir tanh y)/2"),
     D(a0_scale, 0, 1, "1", "scale of the angular coefficient A0 = pT^2/(pT^2+m^2)"),
     D(z_a4, -2, 2, "0.06", "forward-backward coefficient A4 of the Z (mu- along the quark)"),
@@ -37,27 +37,28 @@ static const wr__param_desc TOY_PARAMS[] = {
     D(mll_min, 0, 10000, "60", "Z selection: reconstructed m_mumu > (GeV)"),
     D(mll_max, 0, 10000, "120", "Z selection: reconstructed m_mumu < (GeV)"),
     /* ISR */
+    D(kt_remnant, 0, 100, "1.0", "Gaussian sigma per component of the pT carried by the forward beam remnants (GeV, unseen)"),
     D(isr_n_extra, 0, 50, "1.0", "mean number of extra ISR emissions (Poisson)"),
     D(isr_pt_extra, 0, 100, "3.0", "mean pT of an extra emission (exponential, GeV)"),
-    D(isr_eta_sigma, 0, 10, "1.5", "eta spread of ISR clusters"),
+    D(isr_eta_sigma, 0, 10, "1.6", "eta spread of ISR clusters"),
     D(isr_eta_ycorr, -2, 2, "0.5", "ISR cluster eta follows this fraction of the boson rapidity"),
     D(frag_n0, 0, 100, "1.5", "fragments per cluster: 1 + Poisson(frag_n0 + frag_nlog ln(1 + pT/GeV))"),
-    D(frag_nlog, 0, 50, "2.5", "see frag_n0"),
-    D(frag_kt, 0, 10, "0.5", "fragment angle to the cluster axis ~ frag_kt / pT (GeV)"),
+    D(frag_nlog, 0, 50, "3.5", "see frag_n0"),
+    D(frag_kt, 0, 10, "0.6", "fragment angle to the cluster axis ~ frag_kt / pT (GeV)"),
     D(frag_maxang, 0, 3.14, "1.0", "largest fragment angle spread (rad)"),
-    D(frag_hier, 0.2, 5, "1.5", "momentum-share hierarchy: shares ~ Exp^frag_hier"),
+    D(frag_hier, 0.2, 5, "1", "momentum-share hierarchy: shares ~ Exp^frag_hier"),
     D(frac_charged, 0, 1, "0.62", "fraction of charged fragments"),
-    D(frac_photon, 0, 1, "0.26", "fraction of photon fragments (rest: neutral hadrons)"),
+    D(frac_photon, 0, 1, "0.25", "fraction of photon fragments (rest: neutral hadrons)"),
     /* soft activity */
-    D(ue_dnch, 0, 1000, "6.0", "underlying event: charged per unit eta with pT > 0.5 GeV"),
+    D(ue_dnch, 0, 1000, "6.8", "underlying event: charged per unit eta with pT > 0.5 GeV"),
     D(ue_dnph, 0, 1000, "3.0", "underlying event: photons per unit eta with pT > 0.5 GeV"),
     D(ue_dnnh, 0, 1000, "0.8", "underlying event: neutral hadrons per unit eta with pT > 0.5 GeV"),
     D(ue_k, 0.05, 1000, "3", "underlying event: negative-binomial shape of the activity"),
     D(pu_mu, 0, 500, "25", "mean number of pileup interactions (Poisson)"),
-    D(pu_dnch, 0, 1000, "3.5", "pileup vertex: charged per unit eta with pT > 0.5 GeV"),
-    D(pu_dnph, 0, 1000, "1.8", "pileup vertex: photons per unit eta with pT > 0.5 GeV"),
-    D(pu_dnnh, 0, 1000, "0.5", "pileup vertex: neutral hadrons per unit eta with pT > 0.5 GeV"),
-    D(pu_k, 0.05, 1000, "1.1", "pileup vertex: negative-binomial shape of the activity"),
+    D(pu_dnch, 0, 1000, "3.65", "pileup vertex: charged per unit eta with pT > 0.5 GeV"),
+    D(pu_dnph, 0, 1000, "1.5", "pileup vertex: photons per unit eta with pT > 0.5 GeV"),
+    D(pu_dnnh, 0, 1000, "0.35", "pileup vertex: neutral hadrons per unit eta with pT > 0.5 GeV"),
+    D(pu_k, 0.05, 1000, "1.6", "pileup vertex: negative-binomial shape of the activity"),
     D(soft_a, 1.01, 50, "4.5", "soft pT spectrum (1 + pT/lambda)^-a: power a"),
     D(soft_lambda, 0.01, 100, "1.3", "soft pT spectrum: scale lambda (GeV)"),
     D(gen_min_ch, 0.01, 100, "0.45", "soft charged generated above (GeV; <= trk_pt_min)"),
@@ -98,12 +99,13 @@ static const wr__param_table TOY_TABLE = {
  * fewer extra ISR emissions and a softer boson pT spectrum. */
 static const char *const PRESET_Z =
     "mass=91.1876 width=2.4952 mass_min=60 mass_max=120 "
-    "pt_scale=18 pt_p=1.47 pt_c=1.47 y_flat=1.2 y_sigma=1.0";
+    "pt_scale=26.26 pt_p=1.419 pt_c=1.933 y_flat=1.3 y_sigma=1.0";
 static const char *const PRESET_DATA =
     "trk_eff=0.90 nh_scale=0.80 ph_res_scale=1.2 pu_mu=28 "
-    "ue_dnch=6.6 ue_dnph=3.3 ue_dnnh=0.88 isr_n_extra=0.8";
-static const char *const PRESET_W_DATA = "pt_scale=16.5 pt_p=1.48 pt_c=1.52";
-static const char *const PRESET_Z_DATA = "pt_scale=15.8 pt_p=1.51 pt_c=1.41";
+    "ue_dnch=7.6 ue_dnph=3.5 ue_dnnh=0.95 isr_n_extra=0.8 kt_remnant=0.8 "
+    "isr_eta_sigma=1.85 frag_kt=0.75 pu_dnph=1.65";
+static const char *const PRESET_W_DATA = "pt_scale=17.8 pt_p=1.474 pt_c=1.650";
+static const char *const PRESET_Z_DATA = "pt_scale=22.17 pt_p=1.444 pt_c=1.760";
 
 static const char *const TABLE_COLS[] = {
     "ev", "q", "v_pt", "v_phi", "v_pz", "v_m", "lgen_pt", "lgen_eta",

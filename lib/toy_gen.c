@@ -725,9 +725,17 @@ static void fragment(gen *g, double pc, double c, double s, double eta_c)
         double u = ru(&g->r);
         if (u < p->frac_charged)
             hard_charged(g, pt, eta, cc, ss);
-        else if (fabs(eta) < p->nt_eta_max)
-            calo(g, u < p->frac_charged + p->frac_photon ? CALO_PH : CALO_NH, pt,
-                 eta, 1, cc, ss, (uint32_t)(rn(&g->r) >> 32));
+        else if (fabs(eta) >= p->nt_eta_max)
+            continue;
+        else if (u < p->frac_charged + p->frac_photon) {
+            /* a pi0: two photons sharing its pT (flat energy sharing,
+             * collinear at this resolution) */
+            uint64_t x = rn(&g->r);
+            double z = (double)(uint32_t)x * 0x1.0p-32;
+            calo(g, CALO_PH, z * pt, eta, 1, cc, ss, (uint32_t)(x >> 32));
+            calo(g, CALO_PH, (1.0 - z) * pt, eta, 1, cc, ss, (uint32_t)(rn(&g->r) >> 32));
+        } else
+            calo(g, CALO_NH, pt, eta, 1, cc, ss, (uint32_t)(rn(&g->r) >> 32));
     }
 }
 
@@ -924,10 +932,19 @@ wr_status toy_generate(const wr_toy *toy, const pu_lib *lib, uint64_t seed,
     }
 
     /* hard recoil: extra soft emissions, the main cluster balances the rest
-     * so that the clusters sum to h_true = -pT(boson) */
+     * so that clusters and remnants sum to h_true = -pT(boson) */
     double hx = -b.pt * b.c, hy = -b.pt * b.s;
+    /* The forward beam remnants (outside the detector) balance the
+     * primordial kT k ~ N(0, kt_remnant^2) per component.  Given the boson
+     * pT (= k + ISR), k has mean beta pT and spread sqrt(1 - beta)
+     * kt_remnant, beta = 2 kt^2 / (2 kt^2 + pT^2): the remnants take most
+     * of a soft recoil and little of a hard one. */
+    double kt2 = 2.0 * p->kt_remnant * p->kt_remnant;
+    double beta = kt2 > 0.0 ? kt2 / (kt2 + b.pt * b.pt) : 0.0;
+    double spread = p->kt_remnant * sqrt(1.0 - beta);
+    double mx = (1.0 - beta) * hx - spread * rnorm(g.d, &g.r);
+    double my = (1.0 - beta) * hy - spread * rnorm(g.d, &g.r);
     uint32_t nx = rpois(&g.r, p->isr_n_extra);
-    double mx = hx, my = hy;
     for (uint32_t i = 0; i < nx; i++) {
         double k = p->isr_pt_extra * -log(ru(&g.r)), c, s;
         rdir(g.d, &g.r, &c, &s);

@@ -19,7 +19,7 @@ typedef struct toy_params {
     /* muons */
     double mu_res, mu_pt_min, mu_eta_max, mll_min, mll_max;
     /* hard recoil: ISR clusters and their fragmentation */
-    double isr_n_extra, isr_pt_extra, isr_eta_sigma, isr_eta_ycorr;
+    double kt_remnant, isr_n_extra, isr_pt_extra, isr_eta_sigma, isr_eta_ycorr;
     double frag_n0, frag_nlog, frag_kt, frag_maxang, frag_hier;
     double frac_charged, frac_photon;
     /* soft activity: underlying event (vertex 0) and pileup vertices */
