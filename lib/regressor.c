@@ -95,6 +95,7 @@ static const wr__param_table TABLE = {"regressor", DESC, sizeof DESC / sizeof DE
 
 /* ----------------------------------------------------------------- model */
 typedef struct model {
+    reg_params par; /* the parameters it was fitted with (saved) */
     int family;
     wr__mlp mlp;
     float *theta;
@@ -574,6 +575,7 @@ static wr_status fit_setup(const wr_regressor *r, fit_state *S, const float *X,
         return st;
     if (!(S->m = model_alloc(d, mlp.n_params))) return WR_ERR_NOMEM;
     model *m = S->m;
+    m->par = *P;
     m->family = family;
     m->mlp = mlp;
     fit_standardisation(m, X, t, w, n);
@@ -864,7 +866,7 @@ WR_API wr_status wr_regressor_nll(const wr_regressor *r, const float *X,
 
 /* ------------------------------------------------------------- payload */
 /* Payload (kind version 1), little-endian:
- *   str  parameters "k=v ..." (as set at fit)
+ *   str  parameters "k=v ..." (those of the fit; loaded as the handle's)
  *   u32  family, u32 activation, u32 L (weight layers), u32 size[L + 1]
  *   f32  x_mean[d], f32 x_iscale[d]     (d = size[0])
  *   f64  t_mean, f64 t_scale
@@ -873,7 +875,7 @@ WR_API wr_status wr_regressor_nll(const wr_regressor *r, const float *X,
 static wr_status to_payload(const wr_regressor *r, wr__writer *w)
 {
     const model *m = r->fit;
-    wr__params_write(w, &TABLE, &r->par);
+    wr__params_write(w, &TABLE, &m->par);
     wr__w_u32(w, (uint32_t)m->family);
     wr__w_u32(w, (uint32_t)m->mlp.act);
     wr__w_u32(w, (uint32_t)m->mlp.n_layers);
@@ -973,6 +975,11 @@ static wr_status from_payload(const void *data, size_t size, wr_regressor *r)
     if (wr__r_left(&rd) < 2 * d * sizeof(float)) return bad_payload("truncated");
     model *m = model_alloc(d, mlp.n_params);
     if (!m) return WR_ERR_NOMEM;
+    m->par = r->par;
+    if (m->par.family + 1 != family || m->par.activation != mlp.act) {
+        model_free(m);
+        return bad_payload("parameters disagree with the network (family, activation)");
+    }
     m->family = family;
     m->mlp = mlp;
     wr__r_f32s(&rd, m->x_mean, d);

@@ -145,10 +145,10 @@ WR_API wr_status wr_regressor_create(wr_regressor **out);
 /** Frees a regressor; NULL is a no-op. */
 WR_API void wr_regressor_free(wr_regressor *r);
 
-/** Sets one parameter from its string form.  Unchanged on error.  The
- *  parameters of a fitted model can be changed; they apply to the next
- *  fit (family, hidden and activation of the fitted network stay as
- *  fitted until then). */
+/** Sets one parameter from its string form.  Unchanged on error.  On a
+ *  fitted handle the new values apply to the next fit, except `threads`,
+ *  which predict uses at once; the fitted model keeps (and saves) the
+ *  parameters it was fitted with, and loading restores those. */
 WR_API wr_status wr_regressor_set_param(wr_regressor *r, const char *key,
                                         const char *value);
 /** Applies "key=value key=value ..." all-or-nothing. */
