@@ -241,6 +241,62 @@ def test_handle_closes_once():
         t.use()
 
 
+class Forest(_lib.Handle):
+    """A minimal handle class (module level, so that it pickles)."""
+
+    def __init__(self):
+        create = _lib.fn("wr_qforest_create", _lib.STATUS,
+                         [_lib.f64p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)])
+        h = ctypes.c_void_p()
+        create(None, 0, ctypes.byref(h))
+        self._set_handle(h)
+
+
+@pytest.mark.skipif(not hasattr(_lib.lib, "wr_qforest_create"), reason="no forest in this build")
+def test_handle_base_on_a_real_kind(tmp_path):
+    """The shared Handle machinery (free, params, bytes, files, pickling)
+    on one real handle kind; module classes build on exactly this."""
+    Forest._bind_c("wr_qforest")
+    with Forest() as f:
+        f.set_params("seed=7", max_depth=3)
+        assert f.get_param("max_depth") == "3" and f.get_param("seed") == "7"
+        with pytest.raises(wrecoil.Error) as ei:
+            f.set_params(max_depth=3, no_such_parameter=1)
+        assert ei.value.code == wrecoil.Status.INVALID_ARG
+        assert "no_such_parameter" in ei.value.message
+        assert f.get_param("max_depth") == "3"  # all-or-nothing
+        with pytest.raises(wrecoil.Error) as ei:
+            f.to_bytes()
+        assert ei.value.code == wrecoil.Status.NOT_FITTED
+        with pytest.raises(wrecoil.Error):
+            f.save(tmp_path / "unfitted.wrm")
+    assert f.closed
+    with pytest.raises(wrecoil.Error, match="closed"):
+        f.get_param("max_depth")
+    with pytest.raises(wrecoil.Error) as ei:
+        Forest.from_bytes(make_model(kind=3))
+    assert ei.value.code == wrecoil.Status.WRONG_KIND
+    with pytest.raises(wrecoil.Error) as ei:
+        Forest.load(tmp_path / "missing.wrm")
+    assert ei.value.code == wrecoil.Status.IO
+    fit = _lib.fn("wr_qforest_fit", _lib.STATUS,
+                  [_lib.HANDLE, _lib.f32p, ctypes.c_size_t, ctypes.c_size_t, _lib.f32p, _lib.f32p,
+                   _lib.f32p, ctypes.c_size_t, _lib.f32p, _lib.f32p])
+    rng = np.random.default_rng(1)
+    X = _lib.as_array(rng.normal(size=(400, 2)), np.float32, ndim=2)
+    y = _lib.as_array(X[:, 0] + rng.normal(size=400), np.float32, ndim=1)
+    f = Forest().set_params(rounds=5, seed=3, threads=1)
+    fit(f._h, _lib.ptr(X), 400, 2, _lib.ptr(y), None, None, 0, None, None)
+    data = f.to_bytes()
+    assert wrecoil.inspect_model(data).kind_name == "quantile_forest"
+    g = pickle.loads(pickle.dumps(f))
+    assert g.to_bytes() == data and g.get_param("seed") == "3"
+    f.save(tmp_path / "f.wrm")
+    assert Forest.load(tmp_path / "f.wrm").to_bytes() == data
+    f.close()
+    g.close()
+
+
 def test_progress_callback_wrapper():
     seen = []
     p = _lib.progress(lambda stage, step, total, m1, m2: seen.append((stage, step, total)) or step >= 3)

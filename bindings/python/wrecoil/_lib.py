@@ -351,13 +351,43 @@ def cpath(p):
 class Handle:
     """Base of the classes that own one opaque libwrecoil handle.
 
-    Subclasses set ``_free_fn`` (declared with ``fn(..., None, [HANDLE])``)
-    and store the handle with ``self._set_handle(h)``; ``self._h`` returns it,
-    or raises :class:`Error` once the object is closed.
+    A subclass binds itself to its C prefix once, after its definition::
+
+        class QuantileForest(Handle):
+            ...
+        QuantileForest._bind_c("wr_qforest")
+
+    which declares ``<prefix>_free``, ``_save``, ``_load``, ``_to_bytes``,
+    ``_from_bytes``, ``_set_param``, ``_set_params`` and ``_get_param`` with
+    the signatures every handle kind shares (docs/api.md), and gives the
+    subclass: ``close()`` / ``with`` / garbage collection (frees exactly
+    once), ``save(path)``, ``to_bytes()``, ``load(path)`` and
+    ``from_bytes(data)`` (class methods), pickling through the model
+    container, ``set_params("k=v k=v")`` or ``set_params(k=v, ...)`` and
+    ``get_param(key)``.  ``self._h`` is the raw handle for C calls; it
+    raises :class:`Error` once the object is closed.  Objects made by
+    ``load``/``from_bytes``/unpickling do not run ``__init__``; they call
+    ``self._after_load()``, which a subclass overrides to set up Python-side
+    state.
     """
 
     _free_fn = None
+    _c = None  # the shared functions, from _bind_c
     _hv = None
+
+    @classmethod
+    def _bind_c(cls, prefix):
+        vpp = POINTER(c_void_p)
+        cls._free_fn = staticmethod(fn(prefix + "_free", None, [HANDLE]))
+        cls._c = {
+            "save": fn(prefix + "_save", STATUS, [HANDLE, c_char_p]),
+            "load": fn(prefix + "_load", STATUS, [c_char_p, vpp]),
+            "to_bytes": fn(prefix + "_to_bytes", STATUS, [HANDLE, vpp, POINTER(c_size_t)]),
+            "from_bytes": fn(prefix + "_from_bytes", STATUS, [c_void_p, c_size_t, vpp]),
+            "set_param": fn(prefix + "_set_param", STATUS, [HANDLE, c_char_p, c_char_p]),
+            "set_params": fn(prefix + "_set_params", STATUS, [HANDLE, c_char_p]),
+            "get_param": fn(prefix + "_get_param", STATUS, [HANDLE, c_char_p, c_char_p, c_size_t]),
+        }
 
     def _set_handle(self, h):
         self._hv = h.value if isinstance(h, c_void_p) else h
@@ -389,6 +419,79 @@ class Handle:
             self.close()
         except Exception:
             pass
+
+    # -- parameters ("key=value" strings, docs/api.md)
+    def set_params(self, kv=None, **params):
+        """Sets parameters all-or-nothing, from ``"k=v k=v"`` and/or keywords
+        (``True``/``False`` become ``1``/``0``, lists ``a,b,c``)."""
+        parts = [kv] if kv else []
+        for k, v in params.items():
+            if isinstance(v, bool):
+                v = int(v)
+            elif isinstance(v, (list, tuple)):
+                v = ",".join(str(x) for x in v)
+            parts.append("%s=%s" % (k, v))
+        if parts:
+            self._c["set_params"](self._h, cstr(" ".join(parts)))
+        return self
+
+    def get_param(self, key):
+        """Current value of a parameter, in its string form."""
+        size = 256
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            try:
+                self._c["get_param"](self._h, cstr(key), buf, size)
+                return buf.value.decode()
+            except Error as e:
+                # a value longer than the buffer is an error; grow and retry
+                # (wr__params_get: "buffer of N bytes too small")
+                if e.code != Status.INVALID_ARG or "too small" not in e.message or size >= 1 << 20:
+                    raise
+                size *= 16
+
+    # -- persistence (the model container, docs/format.md)
+    def to_bytes(self):
+        """The fitted model as ``bytes`` (a model container)."""
+        buf, n = c_void_p(), c_size_t()
+        self._c["to_bytes"](self._h, ctypes.byref(buf), ctypes.byref(n))
+        return take_buffer(buf, n)
+
+    def save(self, path):
+        """Saves the fitted model to ``path`` (atomically)."""
+        self._c["save"](self._h, cpath(path))
+
+    @classmethod
+    def _wrap(cls, h):
+        obj = cls.__new__(cls)
+        obj._set_handle(h)
+        obj._after_load()
+        return obj
+
+    def _after_load(self):
+        pass
+
+    @classmethod
+    def from_bytes(cls, data):
+        """A new object from :meth:`to_bytes` output (any bytes-like)."""
+        data = data if isinstance(data, bytes) else memoryview(data).cast("B").tobytes()
+        h = c_void_p()
+        cls._c["from_bytes"](data, len(data), ctypes.byref(h))
+        return cls._wrap(h)
+
+    @classmethod
+    def load(cls, path):
+        """A new object from a model file."""
+        h = c_void_p()
+        cls._c["load"](cpath(path), ctypes.byref(h))
+        return cls._wrap(h)
+
+    def __reduce__(self):
+        return (_unpickle_handle, (type(self), self.to_bytes()))
+
+
+def _unpickle_handle(cls, data):
+    return cls.from_bytes(data)
 
 
 # ---------------------------------------------------------------- progress
