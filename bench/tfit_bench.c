@@ -7,7 +7,8 @@
  * Reads N events from raw little-endian files in DIR: x.f64 (observable,
  * GeV), m.f64 (generator mass), wd.f64 (pseudo-data weight), id.u64 (event
  * id); streams them in chunks of 100000 into the templates and into data
- * set 0 (same events, weights wd: correlated), fits, bootstraps, and prints
+ * set 0 (same events, weights wd: correlated) with wr_tfit_add_events (one
+ * pass, bootstrap weights drawn once), fits, bootstraps, and prints
  * one JSON object: grid, fit, scan, replica masses and timings (seconds). */
 #include <wrecoil.h>
 
@@ -77,8 +78,9 @@ int main(int argc, char **argv)
     const size_t chunk = 100000;
     for (size_t o = 0; o < n; o += chunk) {
         size_t k = n - o < chunk ? n - o : chunk;
-        check(wr_tfit_add_templates(tf, x + o, m + o, NULL, id + o, k), "templates");
-        check(wr_tfit_add_data(tf, 0, x + o, wd + o, id + o, k), "data");
+        /* templates and pseudo-data from the same events, one pass */
+        check(wr_tfit_add_events(tf, x + o, m + o, NULL, id + o, k, wd + o, 1),
+              "add_events");
     }
     double t1 = now();
     double mass, width, bias;

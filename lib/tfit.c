@@ -508,7 +508,7 @@ const double *wr__tfit_slot_D(const wr_template_fit *tf, size_t set,
  * xoshiro output gives two: its high half for replica 2q, its low half for
  * replica 2q + 1): k = #{j : v >= t_j}, t_j = ceil(F_j 2^32), i.e. v 2^-32
  * >= F_j exactly; the resolution 2^-32 only truncates k at 12 (P(k > 12)
- * = 1e-11).  Reproducible outside the library (bench/tfit.py). */
+ * = 6e-11).  Reproducible outside the library (bench/tfit.py). */
 static void poisson1_thresholds(uint64_t t[TF_KMAX])
 {
     double p = 0.36787944117144233; /* exp(-1), correctly rounded */
@@ -535,8 +535,10 @@ static inline unsigned poisson1(const uint64_t t[TF_KMAX], uint64_t v)
 
 typedef struct fill_ctx {
     const wr_template_fit *tf;
-    const double *x, *m, *w;
+    const double *x, *m, *w; /* observables, generator masses, weights */
     const uint64_t *ids;
+    const double *wd;        /* data weights, n x wd_stride (NULL: all 1) */
+    size_t wd_stride, set0, n_sets, set; /* data sets set0 .. +n_sets */
     size_t base, nblk, H, R;
     bool templates, bb;
     const bw_hyp *hyp;
@@ -547,7 +549,8 @@ typedef struct fill_ctx {
     double *Kd, *Kd2;     /* templates: sorted rows of R+1 bootstrap weights */
     uint8_t *K;           /* rows of R bootstrap weights (block order) */
     size_t kc;            /* events per matrix product */
-    double *dst, *dst2_nom, *dst2_rep;
+    double *dw, *dw2;     /* data weight and its square per event */
+    double *dst, *dst2_nom, *dst2_rep; /* templates */
     size_t stride;        /* between slots of dst / dst2_rep */
 } fill_ctx;
 
@@ -718,16 +721,16 @@ static void fill_template_bins(void *vctx, size_t begin, size_t end, int tid)
     (void)tid;
 }
 
-/* Data: weight, squared weight and bootstrap weights per event. */
+/* Data: weight of the current set and its square per event. */
 static void fill_data_rows(void *vctx, size_t begin, size_t end, int tid)
 {
     fill_ctx *c = vctx;
     for (size_t e = begin; e < end; e++) {
         if (c->bin[e] < 0) continue;
         size_t i = c->base + e;
-        double w = c->w ? c->w[i] : 1.0;
-        c->wr[e] = w;
-        c->wr2[e] = w * w;
+        double w = c->wd ? c->wd[i * c->wd_stride + (c->set - c->set0)] : 1.0;
+        c->dw[e] = w;
+        c->dw2[e] = w * w;
     }
     (void)tid;
 }
@@ -737,17 +740,19 @@ static void fill_data_rows(void *vctx, size_t begin, size_t end, int tid)
 static void fill_data_slots(void *vctx, size_t begin, size_t end, int tid)
 {
     fill_ctx *c = vctx;
-    const size_t R = c->R;
+    const wr_template_fit *tf = c->tf;
+    const size_t R = c->R, B = tf->B;
+    double *D = tf->D + c->set * (R + 1) * B, *D2 = tf->D2 + c->set * B;
     for (size_t e = 0; e < c->nblk; e++) {
         long b = c->bin[e];
         if (b < 0) continue;
-        const double w = c->wr[e];
+        const double w = c->dw[e];
         const uint8_t *k = c->K + e * R;
-        double *d = c->dst + (size_t)b;
+        double *d = D + (size_t)b;
         size_t s = begin;
-        if (s == 0) d[s++ * c->stride] += w;
-        for (; s < end; s++) d[s * c->stride] += (double)k[s - 1] * w; /* + 0 is exact */
-        if (begin == 0) c->dst2_nom[b] += c->wr2[e];
+        if (s == 0) d[s++ * B] += w;
+        for (; s < end; s++) d[s * B] += (double)k[s - 1] * w; /* + 0 is exact */
+        if (begin == 0) D2[b] += c->dw2[e];
     }
     (void)tid;
 }
@@ -780,6 +785,8 @@ static void fill_scratch_free(fill_ctx *c)
     free(c->Kd);
     free(c->Kd2);
     free(c->K);
+    free(c->dw);
+    free(c->dw2);
 }
 
 static wr_status fill_scratch(fill_ctx *c, size_t blk)
@@ -796,8 +803,11 @@ static wr_status fill_scratch(fill_ctx *c, size_t blk)
     c->Kd2 = c->templates && c->bb ? wr__alloc_array(blk * R1, sizeof(double), what)
                                    : NULL;
     c->K = wr__alloc_array(blk * (c->R ? c->R : 1), 1, what);
+    c->dw = wr__alloc_array(blk, sizeof(double), what);
+    c->dw2 = wr__alloc_array(blk, sizeof(double), what);
     bool ok = c->bin && c->pos && c->cnt && c->off && c->wr && c->wr2 &&
-              c->K && (!c->templates || (c->Kd && (!c->bb || c->Kd2)));
+              c->K && c->dw && c->dw2 &&
+              (!c->templates || (c->Kd && (!c->bb || c->Kd2)));
     if (ok) return WR_OK;
     fill_scratch_free(c);
     return WR_ERR_NOMEM;
@@ -831,7 +841,8 @@ static wr_status fill_run(fill_ctx *c, size_t n)
             fill_sort(c);
             wr__pool_for(pool, c->nblk, 256, fill_template_rows, c);
             wr__pool_for(pool, tf->B, 1, fill_template_bins, c);
-        } else {
+        }
+        for (c->set = c->set0; c->set < c->set0 + c->n_sets; c->set++) {
             wr__pool_for(pool, c->nblk, 256, fill_data_rows, c);
             wr__pool_for(pool, c->R + 1, 16, fill_data_slots, c);
         }
@@ -839,6 +850,36 @@ static wr_status fill_run(fill_ctx *c, size_t n)
     wr__pool_free(pool);
     fill_scratch_free(c);
     return WR_OK;
+}
+
+/* Fills templates (when m_gen) and data sets set0 .. set0+n_sets-1 with
+ * weights wd (n x n_sets; NULL: all 1) in one pass: the bins and the
+ * bootstrap weights are computed once for both. */
+static wr_status fill(wr_template_fit *tf, const double *x, const double *m_gen,
+                      const double *w, const uint64_t *ids, size_t n,
+                      const double *wd, size_t set0, size_t n_sets)
+{
+    bw_hyp *hyp = NULL;
+    if (m_gen) {
+        hyp = wr__alloc_array(tf->H, sizeof *hyp, "tfit hypotheses");
+        if (!hyp) return WR_ERR_NOMEM;
+        for (size_t h = 0; h < tf->H; h++) hyp[h] = bw_make(&tf->p, tf->masses[h]);
+    }
+    bool was_filled = tf->filled;
+    wr_status st = ensure_storage(tf);
+    if (!st) {
+        fill_ctx c = {.tf = tf, .x = x, .m = m_gen, .w = w, .ids = ids,
+                      .wd = wd, .wd_stride = n_sets, .set0 = set0,
+                      .n_sets = n_sets, .H = m_gen ? tf->H : 1,
+                      .templates = m_gen != NULL, .bb = tf->bb_stored,
+                      .hyp = hyp, .dst = tf->T, .dst2_nom = tf->T2,
+                      .dst2_rep = tf->bb_stored ? tf->T2 : NULL,
+                      .stride = tf->B * tf->H};
+        st = fill_run(&c, n);
+        if (st && !was_filled) free_storage(tf);
+    }
+    free(hyp);
+    return st;
 }
 
 wr_status wr_tfit_add_templates(wr_template_fit *tf, const double *x,
@@ -850,22 +891,7 @@ wr_status wr_tfit_add_templates(wr_template_fit *tf, const double *x,
     if (!st) st = check_chunk(fn, tf, x, w, ids, n);
     if (!st) st = check_masses(fn, m_gen, n);
     if (st) return st;
-    bw_hyp *hyp = wr__alloc_array(tf->H, sizeof *hyp, "tfit hypotheses");
-    if (!hyp) return WR_ERR_NOMEM;
-    for (size_t h = 0; h < tf->H; h++) hyp[h] = bw_make(&tf->p, tf->masses[h]);
-    bool was_filled = tf->filled;
-    st = ensure_storage(tf);
-    if (!st) {
-        fill_ctx c = {.tf = tf, .x = x, .m = m_gen, .w = w, .ids = ids,
-                      .H = tf->H, .templates = true, .bb = tf->bb_stored,
-                      .hyp = hyp, .dst = tf->T, .dst2_nom = tf->T2,
-                      .dst2_rep = tf->bb_stored ? tf->T2 : NULL,
-                      .stride = tf->B * tf->H};
-        st = fill_run(&c, n);
-        if (st && !was_filled) free_storage(tf);
-    }
-    free(hyp);
-    return st;
+    return fill(tf, x, m_gen, w, ids, n, NULL, 0, 0);
 }
 
 wr_status wr_tfit_add_data(wr_template_fit *tf, size_t set, const double *x,
@@ -878,16 +904,26 @@ wr_status wr_tfit_add_data(wr_template_fit *tf, size_t set, const double *x,
     if (set >= (size_t)tf->p.data_sets)
         return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'set' is %zu, "
                         "data_sets=%lld", fn, set, (long long)tf->p.data_sets);
-    bool was_filled = tf->filled;
-    if ((st = ensure_storage(tf))) return st;
-    fill_ctx c = {.tf = tf, .x = x, .w = w, .ids = ids, .H = 1,
-                  .templates = false,
-                  .dst = tf->D + set * (tf->R + 1) * tf->B,
-                  .dst2_nom = tf->D2 + set * tf->B, .dst2_rep = NULL,
-                  .stride = tf->B};
-    st = fill_run(&c, n);
-    if (st && !was_filled) free_storage(tf);
-    return st;
+    return fill(tf, x, NULL, NULL, ids, n, w, set, 1);
+}
+
+wr_status wr_tfit_add_events(wr_template_fit *tf, const double *x,
+                             const double *m_gen, const double *w,
+                             const uint64_t *ids, size_t n,
+                             const double *w_data, size_t n_sets)
+{
+    const char *fn = "wr_tfit_add_events";
+    wr_status st = wr__check_ptr(fn, "tf", tf);
+    if (!st) st = check_chunk(fn, tf, x, w, ids, n);
+    if (!st) st = check_masses(fn, m_gen, n);
+    if (st) return st;
+    if (n_sets > (size_t)tf->p.data_sets || (n_sets && !w_data))
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'n_sets' is %zu "
+                        "(data_sets=%lld, w_data %s)", fn, n_sets,
+                        (long long)tf->p.data_sets, w_data ? "given" : "NULL");
+    if (n_sets && (st = wr__check_finite_d(fn, "w_data", w_data, n * n_sets)))
+        return st;
+    return fill(tf, x, m_gen, w, ids, n, w_data, 0, n_sets);
 }
 
 wr_status wr_tfit_set_data_histogram(wr_template_fit *tf, size_t set,

@@ -394,6 +394,58 @@ START_TEST(test_chunks_threads_merge)
 }
 END_TEST
 
+/* One pass over templates and two pseudo-data variants equals the
+ * separate calls, bit for bit. */
+START_TEST(test_add_events)
+{
+    sample s = gen(20000, 33);
+    const char *pp = "bootstrap=7 data_sets=3";
+    wr_template_fit *a = make_1d(pp), *b = make_1d(pp);
+    double *wd = malloc(2 * s.n * sizeof *wd), *w1 = bw_w(a, &s, M0 + 0.05);
+    for (size_t i = 0; i < s.n; i++) {
+        wd[2 * i] = w1[i];
+        wd[2 * i + 1] = 1.0 + 0.01 * (s.x1[i] - 80.0);
+    }
+    WR_ASSERT_OK(wr_tfit_add_events(a, s.x1, s.m, NULL, s.id, 12345, wd, 2));
+    WR_ASSERT_OK(wr_tfit_add_events(a, s.x1 + 12345, s.m + 12345, NULL,
+                                    s.id + 12345, s.n - 12345, wd + 2 * 12345, 2));
+    WR_ASSERT_OK(wr_tfit_add_templates(b, s.x1, s.m, NULL, s.id, 12345));
+    WR_ASSERT_OK(wr_tfit_add_templates(b, s.x1 + 12345, s.m + 12345, NULL,
+                                       s.id + 12345, s.n - 12345));
+    double *col = malloc(s.n * sizeof *col);
+    for (int j = 0; j < 2; j++) {
+        for (size_t i = 0; i < s.n; i++) col[i] = wd[2 * i + j];
+        WR_ASSERT_OK(wr_tfit_add_data(b, (size_t)j, s.x1, col, s.id, 12345));
+        WR_ASSERT_OK(wr_tfit_add_data(b, (size_t)j, s.x1 + 12345, col + 12345,
+                                      s.id + 12345, s.n - 12345));
+    }
+    ck_assert(memcmp(a->T, b->T, 8 * 40 * 21 * sizeof(double)) == 0);
+    ck_assert(memcmp(a->T2, b->T2, 40 * 21 * sizeof(double)) == 0);
+    ck_assert(memcmp(a->D, b->D, 3 * 8 * 40 * sizeof(double)) == 0);
+    ck_assert(memcmp(a->D2, b->D2, 3 * 40 * sizeof(double)) == 0);
+    double m0, m1;
+    WR_ASSERT_OK(wr_tfit_fit(a, 0, M0 + 0.05, &m0, NULL, NULL));
+    WR_ASSERT_OK(wr_tfit_fit(b, 0, M0 + 0.05, &m1, NULL, NULL));
+    ck_assert(m0 == m1 && fabs(m0 - (M0 + 0.05)) < 0.001);
+    /* errors: more sets than data_sets, NULL weights, NaN */
+    WR_ASSERT_FAILS(wr_tfit_add_events(a, s.x1, s.m, NULL, s.id, 10, wd, 4),
+                    WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_tfit_add_events(a, s.x1, s.m, NULL, s.id, 10, NULL, 1),
+                    WR_ERR_INVALID_ARG);
+    wd[7] = NAN;
+    WR_ASSERT_FAILS(wr_tfit_add_events(a, s.x1, s.m, NULL, s.id, 10, wd, 2),
+                    WR_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), "w_data"));
+    ck_assert(memcmp(a->D, b->D, 3 * 8 * 40 * sizeof(double)) == 0);
+    wr_tfit_free(a);
+    wr_tfit_free(b);
+    free(wd);
+    free(w1);
+    free(col);
+    sample_free(&s);
+}
+END_TEST
+
 /* The replica weights are Poisson(1): totals over N unit events have mean N
  * and variance N over replicas. */
 START_TEST(test_bootstrap_weights)
@@ -497,14 +549,17 @@ START_TEST(test_syst_and_progress)
 {
     sample s = gen(40000, 41);
     wr_template_fit *tf = make_1d("bootstrap=20 data_sets=5");
-    WR_ASSERT_OK(wr_tfit_add_templates(tf, s.x1, s.m, NULL, s.id, s.n));
     double eps[5] = {-2, -1, 0, 1, 2};
+    /* discrepancy eps: a mass shift of 10 MeV per unit; all five variants
+     * and the templates in one pass */
+    double *W = malloc(5 * s.n * sizeof *W);
     for (int j = 0; j < 5; j++) {
-        /* discrepancy eps: a mass shift of 10 MeV per unit */
         double *w = bw_w(tf, &s, M0 + 0.010 * eps[j]);
-        WR_ASSERT_OK(wr_tfit_add_data(tf, (size_t)j, s.x1, w, s.id, s.n));
+        for (size_t i = 0; i < s.n; i++) W[5 * i + (size_t)j] = w[i];
         free(w);
     }
+    WR_ASSERT_OK(wr_tfit_add_events(tf, s.x1, s.m, NULL, s.id, s.n, W, 5));
+    free(W);
     double bias[5], err[5], slope, slope_err;
     WR_ASSERT_OK(wr_tfit_syst(tf, eps, 5, M0, bias, err, &slope, &slope_err));
     ck_assert_msg(fabs(slope - 10.0) < 0.05, "slope %g MeV per unit", slope);
@@ -763,6 +818,7 @@ static Suite *tfit_suite(void)
     tcase_add_test(tc, test_fisher_width);
     tcase_add_test(tc, test_bb_lite);
     tcase_add_test(tc, test_chunks_threads_merge);
+    tcase_add_test(tc, test_add_events);
     tcase_add_test(tc, test_bootstrap_weights);
     tcase_add_test(tc, test_bootstrap_vs_samples);
     tcase_add_test(tc, test_syst_and_progress);

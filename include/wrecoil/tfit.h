@@ -162,6 +162,19 @@ WR_API wr_status wr_tfit_add_data(wr_template_fit *tf, size_t set,
                                   const double *x, const double *w,
                                   const uint64_t *ids, size_t n);
 
+/**
+ * Adds a chunk of n simulated events to the templates (weights w, as
+ * wr_tfit_add_templates) and, when n_sets > 0, the same events to data sets
+ * 0 .. n_sets-1 with weights w_data (n x n_sets, row-major: one column per
+ * pseudo-data variant, e.g. reweighted to a true mass, or distorted by a
+ * discrepancy of each size).  One pass: bins and bootstrap weights are
+ * computed once.  Equivalent to add_templates + add_data per set.
+ */
+WR_API wr_status wr_tfit_add_events(wr_template_fit *tf, const double *x,
+                                    const double *m_gen, const double *w,
+                                    const uint64_t *ids, size_t n,
+                                    const double *w_data, size_t n_sets);
+
 /** Replaces data set `set` by a histogram of n_bins (= wr_tfit_n_bins)
  *  finite non-negative contents, e.g. another sample or a Poisson toy; its
  *  sum of squared weights is set to the contents.  Bootstrap replicas see
