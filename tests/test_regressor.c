@@ -9,6 +9,7 @@
 #include "nn.h"
 #include "pdf.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 /* ------------------------------------------------ gradient vs finite diff */
@@ -512,6 +513,50 @@ START_TEST(test_threads_and_early_stop)
 }
 END_TEST
 
+/* ------------------------------------------------------ concurrent predict */
+typedef struct conc_arg {
+    const wr_regressor *r;
+    const float *X;
+    size_t n;
+    double *out;
+    wr_status st;
+} conc_arg;
+
+static void *conc_predict(void *v)
+{
+    conc_arg *a = v;
+    for (int rep = 0; rep < 5 && a->st == WR_OK; rep++)
+        a->st = wr_regressor_predict(a->r, a->X, a->n, 2, a->out, 4);
+    return NULL;
+}
+
+START_TEST(test_concurrent_predict)
+{
+    /* predict is const: four threads on one handle (each also splitting
+     * its rows over 2 pool threads) give the single-threaded answer */
+    float *X, *t;
+    size_t n;
+    wr_regressor *r = small_fit("threads=2", &n, &X, &t);
+    double *ref = malloc(n * 4 * sizeof(double));
+    WR_ASSERT_OK(wr_regressor_predict(r, X, n, 2, ref, 4));
+    enum { NT = 4 };
+    pthread_t th[NT];
+    conc_arg args[NT];
+    for (int i = 0; i < NT; i++) {
+        args[i] = (conc_arg){r, X, n, malloc(n * 4 * sizeof(double)), WR_OK};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, conc_predict, &args[i]), 0);
+    }
+    for (int i = 0; i < NT; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(args[i].st, WR_OK);
+        ck_assert(memcmp(args[i].out, ref, n * 4 * sizeof(double)) == 0);
+        free(args[i].out);
+    }
+    free(ref); free(X); free(t);
+    wr_regressor_free(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------- w_mc */
 /* The 15 features and the magnitude target of the generator sample: a
  * small network must beat the target's marginal pdf, close on the target
@@ -619,6 +664,7 @@ static Suite *regressor_suite(void)
     tcase_add_test(tc, test_hostile_payloads);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_threads_and_early_stop);
+    tcase_add_test(tc, test_concurrent_predict);
     tcase_add_test(tc, test_w_mc);
     suite_add_tcase(s, tc);
     return s;
