@@ -132,7 +132,7 @@ $(STLIB): $(LIB_OBJS)
 	ar rcs $@ $(LIB_OBJS)
 
 TOOL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TOOL_SRCS))
-$(BUILD)/tools/%.o: tools/%.c $(LIB_HDRS) config.mk
+$(BUILD)/tools/%.o: tools/%.c $(wildcard tools/*.h) $(LIB_HDRS) config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -c $< -o $@
 

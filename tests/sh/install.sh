@@ -44,7 +44,16 @@ soname=$(objdump -p "$libdir/libwrecoil.so.$version" 2>/dev/null | awk '/SONAME/
 [ -L "$libdir/$soname" ] || fail "SONAME symlink $libdir/$soname missing"
 [ -L "$libdir/libwrecoil.so" ] || fail "development symlink libwrecoil.so missing"
 if [ -x "$BUILD/wrecoil" ]; then
-  [ -x "$p/bin/wrecoil" ] || fail "the wrecoil command was not installed"
+  if [ -x "$p/bin/wrecoil" ]; then
+    # its rpath must find the installed library, without LD_LIBRARY_PATH
+    ldd "$p/bin/wrecoil" | grep -q "$libdir/libwrecoil.so" ||
+      fail "$p/bin/wrecoil does not load libwrecoil from $libdir"
+    out=$(env -u LD_LIBRARY_PATH "$p/bin/wrecoil" --version 2>&1) ||
+      fail "installed wrecoil --version failed: $out"
+    echo "install: bin/wrecoil --version: $out"
+  else
+    fail "the wrecoil command was not installed"
+  fi
 fi
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
