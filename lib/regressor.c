@@ -972,7 +972,10 @@ static wr_status from_payload(const void *data, size_t size, wr_regressor *r)
     int family = 0;
     if ((st = read_shape(&rd, &mlp, &family))) return st;
     size_t d = (size_t)mlp.size[0];
-    if (wr__r_left(&rd) < 2 * d * sizeof(float)) return bad_payload("truncated");
+    /* everything left is fixed by the shape: check it is all there before
+     * allocating from a (possibly hostile) shape */
+    size_t need = (2 * d + mlp.n_params) * sizeof(float) + 2 * 8 + 2 * 4 + 8;
+    if (wr__r_left(&rd) < need) return bad_payload("truncated (less data than the network shape needs)");
     model *m = model_alloc(d, mlp.n_params);
     if (!m) return WR_ERR_NOMEM;
     m->par = r->par;

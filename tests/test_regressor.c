@@ -334,6 +334,13 @@ static void edit_family(unsigned char *p, size_t *n) { (void)n; put_u32(p + shap
 static void edit_act(unsigned char *p, size_t *n) { (void)n; put_u32(p + shape_off(p) + 4, 77); }
 static void edit_layers(unsigned char *p, size_t *n) { (void)n; put_u32(p + shape_off(p) + 8, 4000000000u); }
 static void edit_width(unsigned char *p, size_t *n) { (void)n; put_u32(p + shape_off(p) + 16, 0); }
+/* two hidden layers of 65536: a 17 GB network the payload cannot hold */
+static void edit_huge(unsigned char *p, size_t *n)
+{
+    (void)n;
+    put_u32(p + shape_off(p) + 16, 65536);
+    put_u32(p + shape_off(p) + 20, 65536);
+}
 static void edit_outputs(unsigned char *p, size_t *n) { (void)n; put_u32(p + shape_off(p) + 12 + 4 * 3, 2); }
 static void edit_truncate(unsigned char *p, size_t *n) { (void)p; *n -= 5; }
 static void edit_extend(unsigned char *p, size_t *n) { p[*n] = 0; *n += 1; }
@@ -358,7 +365,7 @@ START_TEST(test_hostile_payloads)
     void *b;
     size_t s;
     WR_ASSERT_OK(wr_regressor_to_bytes(r, &b, &s));
-    edit_fn edits[] = {edit_family, edit_act, edit_layers, edit_width, edit_outputs,
+    edit_fn edits[] = {edit_family, edit_act, edit_layers, edit_width, edit_huge, edit_outputs,
                        edit_truncate, edit_extend, edit_nan, edit_count, edit_params};
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         wr_status st = load_edited(b, s, edits[i]);
