@@ -377,7 +377,7 @@ START_TEST(test_density_and_weights)
 {
     wr_toy *mc = make("W", "mc"), *da = make("W", "data"), *z = make("Z", "mc");
     /* the density integrates to 1 over the (pT, pL) plane */
-    const int npt = 400, npl = 400;
+    const int npt = 200, npl = 200;
     double *pt = malloc(npt * npl * sizeof *pt), *pl = malloc(npt * npl * sizeof *pl);
     double *p = malloc(npt * npl * sizeof *p);
     /* pT on a log-spaced grid to 1 TeV (pt_max), pL on a sinh grid */
