@@ -39,11 +39,11 @@ extern "C" {
  * left out of the fit (data included).
  *
  * Scan and fit.  -2 ln L is evaluated at scan_refine points per grid
- * interval; a parabola a (M - M^)^2 + c is fitted by least squares (LAPACK
- * dgels) to the contiguous scan points within parabola_window of the
- * minimum (at least 5 points): the mass is M^, the statistical width
- * 1/sqrt(a) (the Delta(-2 ln L) = 1 half width), the bias 1000 (M^ - M_true)
- * MeV.
+ * interval.  Least-squares parabolas (LAPACK dgels): the mass M^ is the
+ * vertex of the one through the 5 scan points around the scan minimum; the
+ * statistical width 1/sqrt(a) comes from the one, a (M - M^)^2 + c, through
+ * the contiguous points within parabola_window of the minimum (the
+ * Delta(-2 ln L) = 1 half width); the bias is 1000 (M^ - M_true) MeV.
  *
  * Bootstrap.  With bootstrap=R > 0 every event filled (templates and data)
  * is also added to R replica histograms with Poisson(1) weights k_r drawn
