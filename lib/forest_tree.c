@@ -94,11 +94,12 @@ static wr_status fixed_weights(wr__qf_trainer *t)
     }
     double total = 0.0;
     for (size_t i = 0; i < t->D.n; i++) total += t->D.w[i];
-    /* Largest power of two keeping the total below 2^62; at most 2^40. */
+    /* Largest power of two keeping the total below 2^62 (with room for the
+     * rounding of every weight): exact for weights that are multiples of
+     * 2^-e, and tiny weights keep their resolution. */
     int e = 0;
     frexp(ldexp(1.0, 62) / (total * 1.0000001), &e);
     e -= 1;
-    if (e > 40) e = 40;
     double scale = ldexp(1.0, e);
     t->wfix = wr__alloc_array(t->D.n, sizeof *t->wfix, "forest weights");
     if (!t->wfix) return WR_ERR_NOMEM;

@@ -540,6 +540,37 @@ START_TEST(test_bad_inputs)
 }
 END_TEST
 
+/* Degenerate but valid inputs: one row, constant features, constant y,
+ * tiny weights; the model must fit and predict sensibly. */
+START_TEST(test_degenerate_inputs)
+{
+    wr_quantile_forest *f = NULL;
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &f));
+    float x1[2] = {1.0f, 2.0f}, y1[1] = {3.5f}, P[5 * 200];
+    WR_ASSERT_OK(wr_qforest_fit(f, x1, 1, 2, y1, NULL, NULL, 0, NULL, NULL));
+    WR_ASSERT_OK(wr_qforest_predict(f, x1, 1, 2, P));
+    for (int q = 0; q < 5; q++) ck_assert_float_eq(P[q], 3.5f);
+    float X[400], y[200], w[200];
+    for (int i = 0; i < 200; i++) {
+        X[2 * i] = 7.0f;                /* constant feature */
+        X[2 * i + 1] = (float)(i % 10); /* informative */
+        y[i] = (float)(i % 10) * 2.0f;  /* deterministic in x1 */
+        w[i] = 1e-30f;                  /* tiny but valid weights */
+    }
+    WR_ASSERT_OK(wr_qforest_set_params(f, "rounds=60 learning_rate=0.5 min_samples_leaf=5 "
+                                          "min_weight_leaf=0"));
+    WR_ASSERT_OK(wr_qforest_fit(f, X, 200, 2, y, w, NULL, 0, NULL, NULL));
+    WR_ASSERT_OK(wr_qforest_predict(f, X, 200, 2, P));
+    for (int i = 0; i < 200; i++) /* every level recovers y exactly */
+        for (int q = 0; q < 5; q++) ck_assert_float_eq_tol(P[5 * i + q], y[i], 1e-3);
+    for (int i = 0; i < 200; i++) y[i] = 1.25f; /* constant target */
+    WR_ASSERT_OK(wr_qforest_fit(f, X, 200, 2, y, NULL, NULL, 0, NULL, NULL));
+    WR_ASSERT_OK(wr_qforest_predict(f, X, 200, 2, P));
+    for (int i = 0; i < 5 * 200; i++) ck_assert_float_eq(P[i], 1.25f);
+    wr_qforest_free(f);
+}
+END_TEST
+
 /* ----------------------------------------------------- hostile payloads */
 
 /* A valid hand-made model: d = 2, Q = 2, one group, one tree
@@ -742,6 +773,7 @@ static Suite *forest_suite(void)
     tcase_add_test(tc, test_params_and_levels);
     tcase_add_test(tc, test_bad_inputs);
     tcase_add_test(tc, test_hostile_payloads);
+    tcase_add_test(tc, test_degenerate_inputs);
     tcase_add_test(tc, test_analytic_shared);
     tcase_add_test(tc, test_analytic_independent);
     tcase_add_test(tc, test_non_crossing);
