@@ -544,7 +544,9 @@ typedef struct fill_ctx {
     const bw_hyp *hyp;
     uint64_t thr[TF_KMAX];
     long *bin, *pos;      /* per event of the block */
-    size_t *cnt, *off;    /* per bin: events and first sorted position */
+    size_t *cnt, *off;    /* per bin (counting sort; NULL for huge binnings) */
+    uint64_t *keys;       /* (bin, event) keys of the other sort */
+    size_t *run_bin, *run_off, *run_cnt, n_runs; /* non-empty bins */
     double *wr, *wr2;     /* rows of H weights (templates: sorted order) */
     double *Kd, *Kd2;     /* templates: sorted rows of R+1 bootstrap weights */
     uint8_t *K;           /* rows of R bootstrap weights (block order) */
@@ -562,23 +564,57 @@ static void fill_bins(void *vctx, size_t begin, size_t end, int tid)
     (void)tid;
 }
 
-/* Stable counting sort of the block's events by bin. */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void add_run(fill_ctx *c, size_t bin, size_t off)
+{
+    c->run_bin[c->n_runs] = bin;
+    c->run_off[c->n_runs] = off;
+    c->run_cnt[c->n_runs++] = 0;
+}
+
+/* Stable sort of the block's events by bin into runs of one bin: counting
+ * sort when the bins are few compared with the block, else a sort of
+ * (bin, event) keys (huge 2D binnings). */
 static void fill_sort(fill_ctx *c)
 {
     const size_t B = c->tf->B;
-    memset(c->cnt, 0, B * sizeof *c->cnt);
-    for (size_t e = 0; e < c->nblk; e++)
-        if (c->bin[e] >= 0) c->cnt[c->bin[e]]++;
-    size_t o = 0;
-    for (size_t b = 0; b < B; b++) {
-        c->off[b] = o;
-        o += c->cnt[b];
+    c->n_runs = 0;
+    if (c->cnt) {
+        memset(c->cnt, 0, B * sizeof *c->cnt);
+        for (size_t e = 0; e < c->nblk; e++)
+            if (c->bin[e] >= 0) c->cnt[c->bin[e]]++;
+        size_t o = 0;
+        for (size_t b = 0; b < B; b++) {
+            if (c->cnt[b]) {
+                add_run(c, b, o);
+                c->run_cnt[c->n_runs - 1] = c->cnt[b];
+            }
+            c->off[b] = o;
+            o += c->cnt[b];
+        }
+        for (size_t e = 0; e < c->nblk; e++) {
+            long b = c->bin[e];
+            c->pos[e] = b < 0 ? -1 : (long)c->off[b]++;
+        }
+        return;
     }
+    size_t m = 0;
     for (size_t e = 0; e < c->nblk; e++) {
-        long b = c->bin[e];
-        c->pos[e] = b < 0 ? -1 : (long)c->off[b]++;
+        c->pos[e] = -1;
+        if (c->bin[e] >= 0) c->keys[m++] = ((uint64_t)c->bin[e] << 32) | e;
     }
-    for (size_t b = 0; b < B; b++) c->off[b] -= c->cnt[b];
+    qsort(c->keys, m, sizeof *c->keys, cmp_u64);
+    for (size_t p = 0; p < m; p++) {
+        size_t b = (size_t)(c->keys[p] >> 32), e = (size_t)(c->keys[p] & 0xffffffffu);
+        if (p == 0 || b != c->run_bin[c->n_runs - 1]) add_run(c, b, p);
+        c->run_cnt[c->n_runs - 1]++;
+        c->pos[e] = (long)p;
+    }
 }
 
 /* xoshiro256** step on a wr__rng state, inlined here because the
@@ -701,8 +737,8 @@ static void fill_template_bins(void *vctx, size_t begin, size_t end, int tid)
 {
     fill_ctx *c = vctx;
     const size_t H = c->H, R1 = c->R + 1;
-    for (size_t b = begin; b < end; b++) {
-        size_t o = c->off[b], n = c->cnt[b];
+    for (size_t r = begin; r < end; r++) {
+        size_t b = c->run_bin[r], o = c->run_off[r], n = c->run_cnt[r];
         for (size_t q = 0; q < n; q += c->kc) {
             size_t k = n - q < c->kc ? n - q : c->kc;
             gemm_add(c, c->Kd + (o + q) * R1, c->wr + (o + q) * H, k,
@@ -780,6 +816,10 @@ static void fill_scratch_free(fill_ctx *c)
     free(c->pos);
     free(c->cnt);
     free(c->off);
+    free(c->keys);
+    free(c->run_bin);
+    free(c->run_off);
+    free(c->run_cnt);
     free(c->wr);
     free(c->wr2);
     free(c->Kd);
@@ -795,8 +835,13 @@ static wr_status fill_scratch(fill_ctx *c, size_t blk)
     const char *what = "tfit fill scratch";
     c->bin = wr__alloc_array(blk, sizeof(long), what);
     c->pos = wr__alloc_array(blk, sizeof(long), what);
-    c->cnt = wr__alloc_array(B, sizeof(size_t), what);
-    c->off = wr__alloc_array(B, sizeof(size_t), what);
+    bool counting = B <= 16 * blk;
+    c->cnt = counting ? wr__alloc_array(B, sizeof(size_t), what) : NULL;
+    c->off = counting ? wr__alloc_array(B, sizeof(size_t), what) : NULL;
+    c->keys = counting ? NULL : wr__alloc_array(blk, sizeof(uint64_t), what);
+    c->run_bin = wr__alloc_array(blk, sizeof(size_t), what);
+    c->run_off = wr__alloc_array(blk, sizeof(size_t), what);
+    c->run_cnt = wr__alloc_array(blk, sizeof(size_t), what);
     c->wr = wr__alloc_array(blk * H, sizeof(double), what);
     c->wr2 = wr__alloc_array(blk * H, sizeof(double), what);
     c->Kd = c->templates ? wr__alloc_array(blk * R1, sizeof(double), what) : NULL;
@@ -805,7 +850,8 @@ static wr_status fill_scratch(fill_ctx *c, size_t blk)
     c->K = wr__alloc_array(blk * (c->R ? c->R : 1), 1, what);
     c->dw = wr__alloc_array(blk, sizeof(double), what);
     c->dw2 = wr__alloc_array(blk, sizeof(double), what);
-    bool ok = c->bin && c->pos && c->cnt && c->off && c->wr && c->wr2 &&
+    bool ok = c->bin && c->pos && (counting ? c->cnt && c->off : c->keys != NULL) &&
+              c->run_bin && c->run_off && c->run_cnt && c->wr && c->wr2 &&
               c->K && c->dw && c->dw2 &&
               (!c->templates || (c->Kd && (!c->bb || c->Kd2)));
     if (ok) return WR_OK;
@@ -840,7 +886,7 @@ static wr_status fill_run(fill_ctx *c, size_t n)
         if (c->templates) {
             fill_sort(c);
             wr__pool_for(pool, c->nblk, 256, fill_template_rows, c);
-            wr__pool_for(pool, tf->B, 1, fill_template_bins, c);
+            wr__pool_for(pool, c->n_runs, 1, fill_template_bins, c);
         }
         for (c->set = c->set0; c->set < c->set0 + c->n_sets; c->set++) {
             wr__pool_for(pool, c->nblk, 256, fill_data_rows, c);
