@@ -846,7 +846,7 @@ static void gen_boson(gen *g, boson *b)
     /* the quark comes from the +z beam with probability (1 + dir tanh y)/2 */
     double sq = ru(r) < 0.5 * (1.0 + p->quark_dir * tanh(b->y)) ? 1.0 : -1.0;
     double A0 = p->a0_scale * b->pt * b->pt / (b->pt * b->pt + s2);
-    double A4 = sq * a4q;
+    double A4 = sq * a4q * (1.0 - A0); /* (1 - A0): stays positive */
     double bound = 2.0 + 0.5 * fabs(A0) + fabs(A4), ct;
     for (;;) {
         ct = 2.0 * ru(r) - 1.0;
