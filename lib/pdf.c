@@ -26,8 +26,14 @@ int wr__pdf_nparams(int family)
     switch (family) {
     case WR_PDF_GAUSS: return 2;
     case WR_PDF_GAUSSEXP2: return 4;
+    case WR_PDF_GAUSSEXP2_FLAT: return 7;
     }
     return 0;
+}
+
+int wr__pdf_nout(int family)
+{
+    return family == WR_PDF_GAUSSEXP2_FLAT ? 5 : wr__pdf_nparams(family);
 }
 
 bool wr__pdf_family_valid(int family) { return wr__pdf_nparams(family) > 0; }
@@ -38,7 +44,9 @@ const char *wr__pdf_param_problem(int family, const double *p)
     for (int j = 0; j < k; j++)
         if (!isfinite(p[j])) return "a parameter is not finite";
     if (!(p[1] > 0.0)) return "sigma is not positive";
-    if (k == 4 && !(p[2] > 0.0 && p[3] > 0.0)) return "an alpha is not positive";
+    if (k >= 4 && !(p[2] > 0.0 && p[3] > 0.0)) return "an alpha is not positive";
+    if (k == 7 && !(p[4] >= 0.0 && p[4] < 1.0)) return "the pedestal fraction is outside [0, 1)";
+    if (k == 7 && !(p[5] < p[6])) return "the pedestal range is empty (lo >= hi)";
     return NULL;
 }
 
@@ -180,38 +188,121 @@ static double ge2_log_mgf(double s, double a1, double a2)
     return log_add(log_add(core, left), right) - log(ge2_norm(a1, a2));
 }
 
+/* ------------------------------------------------- gaussexp2_flat pieces */
+/* f(t) = (1 - f) ge2(t) + f [lo <= t <= hi] / (hi - lo): the gaussexp2
+ * core plus a flat pedestal of weight f on [lo, hi] (p[4], p[5], p[6]).
+ * The core keeps its unbounded support, so f is a pdf on the real line. */
+static double ge2_logpdf_t(const double *p, double t)
+{
+    double u = (t - p[0]) / p[1];
+    return ge2_g(u, p[2], p[3], NULL) - log(p[1]) - log(ge2_norm(p[2], p[3]));
+}
+
+static bool in_pedestal(const double *p, double t) { return t >= p[5] && t <= p[6]; }
+
+/* ln of the pedestal density at t (-inf outside [lo, hi] or for f = 0) */
+static double flat_log_ped(const double *p, double t)
+{
+    return in_pedestal(p, t) && p[4] > 0 ? log(p[4]) - log(p[6] - p[5]) : -INFINITY;
+}
+
+static double flat_logpdf(const double *p, double t)
+{
+    return log_add(log1p(-p[4]) + ge2_logpdf_t(p, t), flat_log_ped(p, t));
+}
+
+static double flat_cdf(const double *p, double t)
+{
+    double c = (t - p[5]) / (p[6] - p[5]);
+    c = c < 0 ? 0 : c > 1 ? 1 : c;
+    return (1.0 - p[4]) * ge2_cdf_u((t - p[0]) / p[1], p[2], p[3]) + p[4] * c;
+}
+
+/* The cdf is continuous and strictly increasing (the core has full
+ * support): bisection inside a bracket [a, b] with F(a) <= prob <= F(b):
+ * a = min(lo, Q_core(prob)), b = max(hi, Q_core(prob)). */
+static double flat_quantile(const double *p, double prob)
+{
+    double q = p[0] + p[1] * ge2_quantile_u(prob, p[2], p[3]);
+    double a = q < p[5] ? q : p[5], b = q > p[6] ? q : p[6];
+    for (int it = 0; it < 200 && b - a > 1e-15 * (fabs(a) + fabs(b)) + 1e-300; it++) {
+        double mid = 0.5 * (a + b);
+        if (mid <= a || mid >= b) break;
+        if (flat_cdf(p, mid) < prob) a = mid;
+        else b = mid;
+    }
+    return 0.5 * (a + b);
+}
+
+/* Mode: mu when it lies on the pedestal; else the better of mu and the
+ * pedestal edge nearest to it. */
+static double flat_mode(const double *p)
+{
+    double mu = p[0], edge = mu < p[5] ? p[5] : mu > p[6] ? p[6] : mu;
+    if (edge == mu) return mu;
+    return flat_logpdf(p, edge) > flat_logpdf(p, mu) ? edge : mu;
+}
+
+/* NLL gradient: the core's gradient times its responsibility; d/df from
+ * the two densities.  The range (lo, hi) is fixed: zero gradient. */
+static double flat_nll_grad(const double *p, double t, double *g, double *gcore)
+{
+    double lf = flat_logpdf(p, t), lcore = ge2_logpdf_t(p, t);
+    double resp = exp(log1p(-p[4]) + lcore - lf);
+    for (int j = 0; j < 4; j++) g[j] = resp * gcore[j];
+    double ped = in_pedestal(p, t) ? exp(-log(p[6] - p[5]) - lf) : 0.0;
+    g[4] = exp(lcore - lf) - ped; /* -d ln f/d frac = (core - pedestal)/f */
+    g[5] = g[6] = 0.0;
+    return -lf;
+}
+
 /* ------------------------------------------------------------- families */
 double wr__pdf_logpdf(int family, const double *p, double t)
 {
     double u = (t - p[0]) / p[1];
     if (family == WR_PDF_GAUSS) return -0.5 * u * u - log(p[1]) - LN_SQRT_2PI;
-    return ge2_g(u, p[2], p[3], NULL) - log(p[1]) - log(ge2_norm(p[2], p[3]));
+    if (family == WR_PDF_GAUSSEXP2_FLAT) return flat_logpdf(p, t);
+    return ge2_logpdf_t(p, t);
 }
 
 double wr__pdf_cdf(int family, const double *p, double t)
 {
     double u = (t - p[0]) / p[1];
     if (family == WR_PDF_GAUSS) return norm_cdf(u);
+    if (family == WR_PDF_GAUSSEXP2_FLAT) return flat_cdf(p, t);
     return ge2_cdf_u(u, p[2], p[3]);
 }
 
 double wr__pdf_quantile(int family, const double *p, double prob)
 {
+    if (family == WR_PDF_GAUSSEXP2_FLAT) return flat_quantile(p, prob);
     double u = family == WR_PDF_GAUSS ? wr__norm_quantile(prob)
                                       : ge2_quantile_u(prob, p[2], p[3]);
     return p[0] + p[1] * u;
 }
 
+double wr__pdf_mode(int family, const double *p)
+{
+    return family == WR_PDF_GAUSSEXP2_FLAT ? flat_mode(p) : p[0];
+}
+
 double wr__pdf_mean(int family, const double *p)
 {
     if (family == WR_PDF_GAUSS) return p[0];
-    return p[0] + p[1] * ge2_mean_u(p[2], p[3]);
+    double core = p[0] + p[1] * ge2_mean_u(p[2], p[3]);
+    if (family == WR_PDF_GAUSSEXP2) return core;
+    return (1.0 - p[4]) * core + p[4] * 0.5 * (p[5] + p[6]);
 }
 
 double wr__pdf_log_mean_exp(int family, const double *p)
 {
     if (family == WR_PDF_GAUSS) return p[0] + 0.5 * p[1] * p[1];
-    return p[0] + ge2_log_mgf(p[1], p[2], p[3]);
+    double core = p[0] + ge2_log_mgf(p[1], p[2], p[3]);
+    if (family == WR_PDF_GAUSSEXP2) return core;
+    /* pedestal: E[e^t] = (e^hi - e^lo)/(hi - lo), in logs */
+    double ped = p[4] > 0 ? log(p[4]) + p[6] + log(-expm1(p[5] - p[6])) - log(p[6] - p[5])
+                          : -INFINITY;
+    return log_add(log1p(-p[4]) + core, ped);
 }
 
 double wr__pdf_nll_grad(int family, const double *p, double t, double *g)
@@ -230,6 +321,10 @@ double wr__pdf_nll_grad(int family, const double *p, double t, double *g)
     g[1] = (dg * u + 1.0) / s;
     g[2] = -tail_area(a1) / (a1 * I) - (u < -a1 ? a1 + u : 0.0);
     g[3] = -tail_area(a2) / (a2 * I) - (u > a2 ? a2 - u : 0.0);
+    if (family == WR_PDF_GAUSSEXP2_FLAT) {
+        double gcore[4] = {g[0], g[1], g[2], g[3]};
+        return flat_nll_grad(p, t, g, gcore);
+    }
     return -gu + log(s) + log(I);
 }
 
@@ -245,13 +340,18 @@ static double logistic(double x)
 
 void wr__pdf_link(int family, const float *raw, double *p, double *dp)
 {
-    int k = wr__pdf_nparams(family);
+    int k = wr__pdf_nout(family);
     p[0] = raw[0];
     if (dp) dp[0] = 1.0;
-    for (int j = 1; j < k; j++) {
+    for (int j = 1; j < k && j < 4; j++) {
         double x = raw[j];
         p[j] = (j == 1 ? WR__SIGMA_MIN : WR__ALPHA_MIN) + softplus(x);
         if (dp) dp[j] = logistic(x);
+    }
+    if (k == 5) { /* pedestal fraction */
+        double l = logistic(raw[4]);
+        p[4] = WR__FRAC_MAX * l;
+        if (dp) dp[4] = WR__FRAC_MAX * l * (1.0 - l);
     }
 }
 
@@ -263,6 +363,7 @@ WR_API const char *wr_pdf_family_name(int family)
     switch (family) {
     case WR_PDF_GAUSS: return "gauss";
     case WR_PDF_GAUSSEXP2: return "gaussexp2";
+    case WR_PDF_GAUSSEXP2_FLAT: return "gaussexp2_flat";
     }
     return "unknown";
 }
@@ -373,7 +474,7 @@ WR_API wr_status wr_pdf_summary(int family, const double *params, size_t n,
     for (size_t i = 0; i < n; i++) {
         const double *p = params + i * k;
         double *o = out + i * WR_SUMMARY_COUNT;
-        o[WR_SUMMARY_MODE] = p[0]; /* both families peak at mu */
+        o[WR_SUMMARY_MODE] = wr__pdf_mode(family, p);
         o[WR_SUMMARY_MEDIAN] = wr__pdf_quantile(family, p, 0.5);
         o[WR_SUMMARY_MEAN] = wr__pdf_mean(family, p);
         o[WR_SUMMARY_MEAN_EXP] = exp(wr__pdf_log_mean_exp(family, p));

@@ -9,7 +9,7 @@
 
 #include "core.h"
 
-#define WR__PDF_MAX_PARAMS 4
+#define WR__PDF_MAX_PARAMS 7
 
 /* Link functions (raw network output -> parameter), in the standardised
  * target units the network is trained in:
@@ -20,9 +20,15 @@
  * minimum (sigma -> 0) or the tail integral exp(-a^2/2)/a blows up. */
 #define WR__SIGMA_MIN 1e-3
 #define WR__ALPHA_MIN 0.1
+/* gaussexp2_flat: pedestal fraction = WR__FRAC_MAX * logistic(raw4), so the
+ * core never vanishes (the cdf stays strictly increasing). */
+#define WR__FRAC_MAX 0.999
 
-/** 2, 4 or 0 for an unknown family. */
+/** Parameters per row: 2, 4, 7 or 0 for an unknown family. */
 int wr__pdf_nparams(int family);
+/** Network outputs (learned parameters): 2, 4, 5; gaussexp2_flat's
+ *  pedestal range (lo, hi) is fixed, not learned. */
+int wr__pdf_nout(int family);
 bool wr__pdf_family_valid(int family);
 
 /** Checks one parameter row: finite, sigma/alphas > 0.  Returns a static
@@ -33,6 +39,7 @@ double wr__pdf_logpdf(int family, const double *p, double t);
 double wr__pdf_cdf(int family, const double *p, double t);
 /** prob must lie in (0, 1). */
 double wr__pdf_quantile(int family, const double *p, double prob);
+double wr__pdf_mode(int family, const double *p);
 double wr__pdf_mean(int family, const double *p);
 /** ln E[exp(t)]; +inf when it diverges (gaussexp2 with sigma >= alpha2). */
 double wr__pdf_log_mean_exp(int family, const double *p);
@@ -40,8 +47,9 @@ double wr__pdf_log_mean_exp(int family, const double *p);
 /** NLL -ln f(t) and its gradient g[k] wrt p. */
 double wr__pdf_nll_grad(int family, const double *p, double t, double *g);
 
-/** Links: raw[k] -> p[k] and the diagonal Jacobian dp[j]/draw[j]
- *  (dp may be NULL). */
+/** Links: raw[nout] -> p[nout] and the diagonal Jacobian dp[j]/draw[j]
+ *  (dp may be NULL).  For gaussexp2_flat the caller fills p[5], p[6]
+ *  (the pedestal range). */
 void wr__pdf_link(int family, const float *raw, double *p, double *dp);
 
 /** Standard normal quantile (Wichura AS 241, relative error ~1e-16). */

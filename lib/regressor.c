@@ -56,6 +56,7 @@ static void blas_single_end(int prev)
 /* ------------------------------------------------------------ parameters */
 typedef struct reg_params {
     int family; /* index into FAMILIES: family id = index + 1 */
+    double ped_lo, ped_hi; /* gaussexp2_flat pedestal range (target units) */
     wr__intlist hidden;
     int activation;
     int64_t epochs, batch_size, lr_patience, patience, seed, threads;
@@ -65,7 +66,7 @@ typedef struct reg_params {
 
 enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_PLATEAU };
 
-static const char *const FAMILIES[] = {"gauss", "gaussexp2", NULL};
+static const char *const FAMILIES[] = {"gauss", "gaussexp2", "gaussexp2_flat", NULL};
 static const char *const ACTS[] = {"relu", "elu", "selu", "tanh", NULL};
 static const char *const SCHEDS[] = {"constant", "cosine", "plateau", NULL};
 
@@ -73,6 +74,10 @@ static const char *const SCHEDS[] = {"constant", "cosine", "plateau", NULL};
     {name, type, offsetof(reg_params, field), lo, hi, def, ch, doc}
 static const wr__param_desc DESC[] = {
     P_("family", WR__P_CHOICE, family, 0, 0, "gaussexp2", FAMILIES, "pdf family"),
+    P_("pedestal_lo", WR__P_DOUBLE, ped_lo, -1e300, 1e300, "-3.141592653589793", NULL,
+       "gaussexp2_flat: pedestal lower end"),
+    P_("pedestal_hi", WR__P_DOUBLE, ped_hi, -1e300, 1e300, "3.141592653589793", NULL,
+       "gaussexp2_flat: pedestal upper end"),
     P_("hidden", WR__P_INTLIST, hidden, 1, 65536, "64,64,64", NULL, "hidden layer widths"),
     P_("activation", WR__P_CHOICE, activation, 0, 0, "elu", ACTS, "hidden activation"),
     P_("epochs", WR__P_INT, epochs, 1, 1000000, "50", NULL, "maximum epochs"),
@@ -215,15 +220,25 @@ WR_API wr_status wr_regressor_fit_info(const wr_regressor *r, int *epochs_run,
 }
 
 /* ------------------------------------------------------- NLL of a block */
-/* raw: rows x k network outputs (standardised target space).  Returns
+/* The fixed parameters (gaussexp2_flat's pedestal range) in standardised
+ * target units. */
+static void fixed_params_std(const model *m, double *p)
+{
+    if (m->family != WR_PDF_GAUSSEXP2_FLAT) return;
+    p[5] = (m->par.ped_lo - m->t_mean) / m->t_scale;
+    p[6] = (m->par.ped_hi - m->t_mean) / m->t_scale;
+}
+
+/* raw: rows x nout network outputs (standardised target space).  Returns
  * sum_i w_i nll_i; with draw != NULL also writes d(wscale * that)/draw. */
-static double block_nll(int family, const float *raw, size_t rows,
+static double block_nll(const model *m, const float *raw, size_t rows,
                         const float *t, const float *w, double wscale,
                         float *draw)
 {
-    int k = wr__pdf_nparams(family);
+    int family = m->family, k = wr__pdf_nout(family);
     double sum = 0.0, p[WR__PDF_MAX_PARAMS], dp[WR__PDF_MAX_PARAMS],
            g[WR__PDF_MAX_PARAMS];
+    fixed_params_std(m, p);
     for (size_t r = 0; r < rows; r++) {
         double wi = w ? w[r] : 1.0;
         wr__pdf_link(family, raw + r * (size_t)k, p, dp);
@@ -265,7 +280,7 @@ static void eval_blocks(void *vctx, size_t begin, size_t end, int tid)
 {
     eval_ctx *c = vctx;
     const model *m = c->m;
-    int k = wr__pdf_nparams(m->family);
+    int k = wr__pdf_nparams(m->family), nout = wr__pdf_nout(m->family);
     float *xs = c->scratch[tid], *ws = xs + EVAL_ROWS * m->d;
     for (size_t b = begin; b < end; b++) {
         size_t r0 = b * EVAL_ROWS, rows = c->n - r0 < EVAL_ROWS ? c->n - r0 : EVAL_ROWS;
@@ -276,17 +291,21 @@ static void eval_blocks(void *vctx, size_t begin, size_t end, int tid)
         }
         const float *raw = wr__mlp_forward(&m->mlp, c->theta, in, rows, ws);
         if (c->block_sum) {
-            c->block_sum[b] = block_nll(m->family, raw, rows, c->t + r0,
+            c->block_sum[b] = block_nll(m, raw, rows, c->t + r0,
                                         c->w ? c->w + r0 : NULL, 0.0, NULL);
             continue;
         }
         double p[WR__PDF_MAX_PARAMS];
         for (size_t r = 0; r < rows; r++) {
             double *o = c->params + (r0 + r) * (size_t)k;
-            wr__pdf_link(m->family, raw + r * (size_t)k, p, NULL);
+            wr__pdf_link(m->family, raw + r * (size_t)nout, p, NULL);
             o[0] = m->t_mean + m->t_scale * p[0];
             o[1] = m->t_scale * p[1];
-            for (int j = 2; j < k; j++) o[j] = p[j];
+            for (int j = 2; j < nout; j++) o[j] = p[j]; /* alphas, fraction */
+            if (k == 7) {
+                o[5] = m->par.ped_lo;
+                o[6] = m->par.ped_hi;
+            }
         }
     }
 }
@@ -321,8 +340,8 @@ typedef struct slot {
 } slot;
 
 typedef struct train {
+    const model *m;
     const wr__mlp *mlp;
-    int family, k;
     size_t d;
     const float *xs, *ts, *w; /* standardised training data */
     const size_t *perm;
@@ -347,7 +366,7 @@ static void train_chunk(void *vctx, size_t begin, size_t end, int tid)
             if (T->w) s->w[r] = T->w[i];
         }
         float *raw = wr__mlp_forward(T->mlp, T->theta, s->x, rows, s->ws);
-        s->loss = block_nll(T->family, raw, rows, s->t, T->w ? s->w : NULL,
+        s->loss = block_nll(T->m, raw, rows, s->t, T->w ? s->w : NULL,
                             T->wscale, s->dout);
         wr__mlp_backward(T->mlp, T->theta, s->x, rows, s->ws, s->dout, s->grad);
     }
@@ -406,6 +425,24 @@ static wr_status check_data(const char *fn, const char *xn, const float *X,
                             "what the pdf family supports (finite values)",
                             fn, tn, (double)t[i], i);
     return wr__check_weights(fn, wn, w, n);
+}
+
+/* gaussexp2_flat: the pedestal range must be valid and hold every target. */
+static wr_status check_family_targets(const char *fn, const reg_params *P, int family,
+                                      const char *tn, const float *t, size_t n)
+{
+    if (family != WR_PDF_GAUSSEXP2_FLAT) return WR_OK;
+    if (!(P->ped_lo < P->ped_hi))
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: parameters 'pedestal_lo' (%g) and "
+                        "'pedestal_hi' (%g): empty range", fn, P->ped_lo, P->ped_hi);
+    for (size_t i = 0; i < n; i++)
+        if (!(t[i] >= P->ped_lo && t[i] <= P->ped_hi))
+            return wr__fail(WR_ERR_INVALID_ARG,
+                            "%s: argument '%s': target %g at index %zu is outside what "
+                            "the pdf family supports (gaussexp2_flat: [pedestal_lo, "
+                            "pedestal_hi] = [%g, %g])", fn, tn, (double)t[i], i,
+                            P->ped_lo, P->ped_hi);
+    return WR_OK;
 }
 
 /* Weighted mean and 1/std of each feature, mean and std of the target. */
@@ -476,8 +513,12 @@ static void initial_out_bias(int family, float *b)
 {
     b[0] = 0.0f;
     b[1] = (float)log(expm1(1.0 - WR__SIGMA_MIN));
-    for (int j = 2; j < wr__pdf_nparams(family); j++)
+    for (int j = 2; j < wr__pdf_nout(family) && j < 4; j++)
         b[j] = (float)log(expm1(2.0 - WR__ALPHA_MIN));
+    if (family == WR_PDF_GAUSSEXP2_FLAT) { /* pedestal fraction 0.1 */
+        double l = 0.1 / WR__FRAC_MAX;
+        b[4] = (float)log(l / (1.0 - l));
+    }
 }
 
 static double schedule_lr(const reg_params *P, int64_t epoch, double plateau_lr)
@@ -569,7 +610,10 @@ static wr_status fit_setup(const wr_regressor *r, fit_state *S, const float *X,
                         "disagree (give both or neither)", fn);
     if (n_val && (st = check_data(fn, "X_val", X_val, "t_val", t_val, "w_val", w_val, n_val, d)))
         return st;
-    int family = P->family + 1, k = wr__pdf_nparams(family);
+    int family = P->family + 1, k = wr__pdf_nout(family);
+    if ((st = check_family_targets(fn, P, family, "t", t, n)) ||
+        (n_val && (st = check_family_targets(fn, P, family, "t_val", t_val, n_val))))
+        return st;
     wr__mlp mlp;
     if ((st = wr__mlp_shape(&mlp, (int)d, P->hidden.v, P->hidden.n, k, P->activation, fn)))
         return st;
@@ -637,8 +681,7 @@ static wr_status fit_loop(const wr_regressor *r, fit_state *S, size_t n,
 {
     const reg_params *P = &r->par;
     model *m = S->m;
-    train T = {.mlp = &m->mlp, .family = m->family, .k = wr__pdf_nparams(m->family),
-               .d = m->d, .xs = S->xs, .ts = S->ts, .w = w, .perm = S->perm,
+    train T = {.m = m, .mlp = &m->mlp, .d = m->d, .xs = S->xs, .ts = S->ts, .w = w, .perm = S->perm,
                .slots = S->slots, .n_slots = S->n_slots};
     wr__rng rng;
     wr__rng_seed(&rng, (uint64_t)P->seed, 1);
@@ -946,7 +989,7 @@ static wr_status read_shape(wr__reader *rd, wr__mlp *mlp, int *family)
         hidden[l - 1] = (int)size[l];
     }
     if (size[0] < 1 || size[0] > MAX_FEATURES) return bad_payload("bad feature count");
-    if (size[L] != (uint32_t)wr__pdf_nparams((int)fam))
+    if (size[L] != (uint32_t)wr__pdf_nout((int)fam))
         return bad_payload("family/parameter mismatch in the output layer");
     if (wr__mlp_shape(mlp, (int)size[0], hidden, (int)L - 1, (int)size[L], (int)act,
                       "regressor payload"))

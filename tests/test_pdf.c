@@ -21,7 +21,7 @@ static double simpson(const double *p, int family, weight_fn wf, double a,
 {
     double h = (b - a) / n, s = 0.0;
     for (int i = 0; i <= n; i++) {
-        double t = a + i * h;
+        double t = i == n ? b : a + i * h; /* a + n h may round onto a jump */
         double c = (i == 0 || i == n) ? 1.0 : (i % 2 ? 4.0 : 2.0);
         s += c * exp(wr__pdf_logpdf(family, p, t)) * wf(t);
     }
@@ -299,6 +299,146 @@ START_TEST(test_nll_and_mixture)
 }
 END_TEST
 
+/* ------------------------------------------------------ gaussexp2_flat */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Simpson strictly inside (a, b): the pedestal makes the density jump at
+ * lo and hi, so the end points take the one-sided limits. */
+static double simpson_open(const double *p, weight_fn wf, double a, double b)
+{
+    return simpson(p, WR_PDF_GAUSSEXP2_FLAT, wf, nextafter(a, b), nextafter(b, a), 20000);
+}
+
+/* Integral over the real line of f * wf, split at every kink. */
+static double integrate_flat(const double *p, weight_fn wf, double rate_margin)
+{
+    double mu = p[0], s = p[1], a1 = p[2], a2 = p[3];
+    double pts[6] = {mu - s * (a1 + 60.0 / a1), mu - s * a1, mu + s * a2,
+                     mu + s * (a2 + 60.0 / (a2 - rate_margin * s)), p[5], p[6]};
+    qsort(pts, 6, sizeof pts[0], cmp_double);
+    double sum = 0;
+    for (int i = 0; i < 5; i++)
+        if (pts[i + 1] > pts[i])
+            sum += simpson_open(p, wf, pts[i], pts[i + 1]);
+    return sum;
+}
+
+static const double FLAT_SETS[][7] = {
+    {0.2, 0.6, 1.0, 2.0, 0.3, -3.14159, 3.14159},   /* core inside the pedestal */
+    {-1.0, 0.3, 0.4, 5.0, 0.8, -1.0, 2.5},         /* mu at the lower edge */
+    {4.0, 1.5, 3.0, 0.5, 0.05, -2.0, 1.0},         /* core mostly outside */
+    {0.0, 1.0, 2.0, 2.0, 0.0, -1.0, 1.0},          /* no pedestal */
+};
+#define N_FLAT (sizeof FLAT_SETS / sizeof FLAT_SETS[0])
+
+START_TEST(test_flat_normalisation_cdf_quantile)
+{
+    for (size_t i = 0; i < N_FLAT; i++) {
+        const double *p = FLAT_SETS[i];
+        ck_assert_ptr_null(wr__pdf_param_problem(WR_PDF_GAUSSEXP2_FLAT, p));
+        double z = integrate_flat(p, w_one, 0.0);
+        ck_assert_msg(fabs(z - 1.0) < 1e-7, "set %zu: integral %.12f", i, z);
+        /* cdf = integral of the density up to t */
+        double ts[] = {p[5] - 0.3, p[5], 0.5 * (p[5] + p[6]), p[6], p[6] + 0.7};
+        for (int j = 0; j < 5; j++) {
+            double lo = p[0] - p[1] * (p[2] + 60.0 / p[2]) - 10, num = 0;
+            double brk[5] = {p[0] - p[1] * p[2], p[0] + p[1] * p[3], p[5], p[6], ts[j]};
+            qsort(brk, 5, sizeof brk[0], cmp_double);
+            double a = lo;
+            for (int b = 0; b < 5 && brk[b] <= ts[j]; b++) {
+                if (brk[b] > a) num += simpson_open(p, w_one, a, brk[b]);
+                a = brk[b] > a ? brk[b] : a;
+            }
+            double c = wr__pdf_cdf(WR_PDF_GAUSSEXP2_FLAT, p, ts[j]);
+            ck_assert_msg(fabs(c - num) < 1e-7, "set %zu t=%g: cdf %.10g numeric %.10g", i,
+                          ts[j], c, num);
+        }
+        static const double probs[] = {1e-10, 0.01, 0.3, 0.5, 0.77, 0.999, 1 - 1e-9};
+        for (int j = 0; j < 7; j++) {
+            double q = wr__pdf_quantile(WR_PDF_GAUSSEXP2_FLAT, p, probs[j]);
+            double back = wr__pdf_cdf(WR_PDF_GAUSSEXP2_FLAT, p, q);
+            ck_assert_msg(fabs(back - probs[j]) < 1e-12 + 1e-9 * probs[j],
+                          "set %zu p=%g: cdf(q)=%.15g", i, probs[j], back);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_flat_moments_and_mode)
+{
+    for (size_t i = 0; i < N_FLAT; i++) {
+        const double *p = FLAT_SETS[i];
+        double mean = integrate_flat(p, w_t, 0.0);
+        ck_assert_msg(fabs(wr__pdf_mean(WR_PDF_GAUSSEXP2_FLAT, p) - mean) < 1e-7 * (1 + fabs(mean)),
+                      "set %zu: mean %.12g numeric %.12g", i,
+                      wr__pdf_mean(WR_PDF_GAUSSEXP2_FLAT, p), mean);
+        double lme = wr__pdf_log_mean_exp(WR_PDF_GAUSSEXP2_FLAT, p);
+        if (p[1] >= p[3]) {
+            ck_assert(isinf(lme) && lme > 0);
+            continue;
+        }
+        double me = integrate_flat(p, w_exp, 1.0);
+        ck_assert_msg(fabs(exp(lme) / me - 1) < 1e-6, "set %zu: E[e^t] %.12g numeric %.12g",
+                      i, exp(lme), me);
+        /* the mode is the largest density on a fine grid */
+        double mode = wr__pdf_mode(WR_PDF_GAUSSEXP2_FLAT, p), fm = wr__pdf_logpdf(WR_PDF_GAUSSEXP2_FLAT, p, mode);
+        for (double t = -10; t <= 10; t += 1e-3)
+            ck_assert_msg(wr__pdf_logpdf(WR_PDF_GAUSSEXP2_FLAT, p, t) <= fm + 1e-12,
+                          "set %zu: density at %g above the mode %g", i, t, mode);
+    }
+}
+END_TEST
+
+START_TEST(test_flat_gradient_and_errors)
+{
+    for (size_t i = 0; i < N_FLAT; i++) {
+        const double *p = FLAT_SETS[i];
+        double ts[] = {p[0] - p[1] * (p[2] + 2), p[5] + 1e-3, 0.5 * (p[5] + p[6]), p[0],
+                       p[6] - 1e-3, p[6] + 0.4, p[0] + p[1] * (p[3] + 3)};
+        for (int j = 0; j < 7; j++) {
+            double g[7], q[7];
+            double nll = wr__pdf_nll_grad(WR_PDF_GAUSSEXP2_FLAT, p, ts[j], g);
+            ck_assert_double_eq_tol(nll, -wr__pdf_logpdf(WR_PDF_GAUSSEXP2_FLAT, p, ts[j]), 1e-12);
+            for (int k = 0; k < 5; k++) {
+                if (k == 4 && p[4] == 0) continue; /* one-sided at frac = 0 */
+                double h = 1e-6 * (fabs(p[k]) + 1e-2);
+                memcpy(q, p, sizeof q);
+                q[k] = p[k] + h;
+                double up = -wr__pdf_logpdf(WR_PDF_GAUSSEXP2_FLAT, q, ts[j]);
+                q[k] = p[k] - h;
+                double dn = -wr__pdf_logpdf(WR_PDF_GAUSSEXP2_FLAT, q, ts[j]);
+                double fd = (up - dn) / (2 * h);
+                ck_assert_msg(fabs(fd - g[k]) < 1e-6 * (1 + fabs(fd)),
+                              "set %zu t=%g param %d: analytic %.10g fd %.10g", i, ts[j], k,
+                              g[k], fd);
+            }
+            ck_assert(g[5] == 0 && g[6] == 0);
+        }
+    }
+    /* links: fraction in [0, 0.999), fixed range left to the caller */
+    float raw[5] = {0, 0, 0, 0, 40.0f};
+    double p[7], dp[7];
+    wr__pdf_link(WR_PDF_GAUSSEXP2_FLAT, raw, p, dp);
+    ck_assert(p[4] <= WR__FRAC_MAX && p[4] > 0.99);
+    ck_assert_int_eq(wr__pdf_nout(WR_PDF_GAUSSEXP2_FLAT), 5);
+    /* bad parameters */
+    double bad[7] = {0, 1, 1, 1, 1.0, -1, 1}, t[1] = {0}, out[1];
+    WR_ASSERT_FAILS(wr_pdf_cdf(WR_PDF_GAUSSEXP2_FLAT, bad, 1, 7, t, 1, out), WR_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), "fraction"));
+    bad[4] = 0.5;
+    bad[6] = -1;
+    WR_ASSERT_FAILS(wr_pdf_cdf(WR_PDF_GAUSSEXP2_FLAT, bad, 1, 7, t, 1, out), WR_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), "range"));
+    WR_ASSERT_FAILS(wr_pdf_cdf(WR_PDF_GAUSSEXP2_FLAT, bad, 1, 4, t, 1, out), WR_ERR_INVALID_ARG);
+    ck_assert_str_eq(wr_pdf_family_name(WR_PDF_GAUSSEXP2_FLAT), "gaussexp2_flat");
+    ck_assert_uint_eq(wr_pdf_n_params(WR_PDF_GAUSSEXP2_FLAT), 7);
+}
+END_TEST
+
 static Suite *pdf_suite(void)
 {
     Suite *s = suite_create("pdf");
@@ -314,6 +454,9 @@ static Suite *pdf_suite(void)
     tcase_add_test(tc, test_norm_quantile);
     tcase_add_test(tc, test_public_api_and_errors);
     tcase_add_test(tc, test_nll_and_mixture);
+    tcase_add_test(tc, test_flat_normalisation_cdf_quantile);
+    tcase_add_test(tc, test_flat_moments_and_mode);
+    tcase_add_test(tc, test_flat_gradient_and_errors);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,12 +27,21 @@ extern "C" {
  *       alpha2 > 0.  Normalisation: sigma * I with
  *       I = sqrt(pi/2) [erf(alpha1/sqrt2) + erf(alpha2/sqrt2)]
  *           + exp(-alpha1^2/2)/alpha1 + exp(-alpha2^2/2)/alpha2.
+ *   WR_PDF_GAUSSEXP2_FLAT (mu, sigma, alpha1, alpha2, frac, lo, hi):
+ *       (1 - frac) gaussexp2(mu, sigma, alpha1, alpha2)
+ *       + frac * uniform on [lo, hi]; 0 <= frac < 1, lo < hi.  For a
+ *       bounded target with a flat pedestal (an angle on (-pi, pi] that
+ *       sometimes carries no information).  The regressor learns frac and
+ *       fixes (lo, hi) from its parameters pedestal_lo/pedestal_hi.
  *
- * Both families support every finite t.  The values are pinned.
+ * All families give a density on the whole real line and accept every
+ * finite t (the regressor accepts gaussexp2_flat targets only inside
+ * [lo, hi]).  The values are pinned.
  */
 typedef enum wr_pdf_family {
     WR_PDF_GAUSS = 1,
-    WR_PDF_GAUSSEXP2 = 2
+    WR_PDF_GAUSSEXP2 = 2,
+    WR_PDF_GAUSSEXP2_FLAT = 3
 } wr_pdf_family;
 
 /** Columns of the summary statistics (wr_pdf_summary): the mode, median
@@ -45,10 +54,11 @@ enum {
     WR_SUMMARY_COUNT = 4
 };
 
-/** Number of parameters of a family (2 or 4); 0 for an unknown family. */
+/** Number of parameters of a family (2, 4 or 7); 0 for an unknown family. */
 WR_API size_t wr_pdf_n_params(int family);
 
-/** Static name of a family ("gauss", "gaussexp2"); "unknown" otherwise. */
+/** Static name of a family ("gauss", "gaussexp2", "gaussexp2_flat");
+ *  "unknown" otherwise. */
 WR_API const char *wr_pdf_family_name(int family);
 
 /**
@@ -118,7 +128,9 @@ WR_API wr_status wr_pdf_mixture_cdf(int family, const double *params,
  * thread-safe) -> save / to_bytes; load / from_bytes; free.
  *
  * Parameters (set before fit, "key=value"; defaults in brackets):
- *   family         gauss | gaussexp2                          [gaussexp2]
+ *   family         gauss | gaussexp2 | gaussexp2_flat         [gaussexp2]
+ *   pedestal_lo, pedestal_hi  gaussexp2_flat's pedestal range
+ *                  (targets must lie inside)           [-3.14159.., 3.14159..]
  *   hidden         hidden layer widths, "64,64,64"            [64,64,64]
  *   activation     relu | elu | selu | tanh                   [elu]
  *   epochs         maximum number of epochs                   [50]
