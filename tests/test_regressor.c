@@ -19,8 +19,8 @@ static double block_loss(const wr__mlp *m, const float *theta, const float *X,
                          float *dout)
 {
     const float *raw = wr__mlp_forward(m, theta, X, rows, ws);
-    int k = wr__pdf_nparams(family);
-    double sum = 0, p[4], dp[4], g[4];
+    int k = wr__pdf_nout(family);
+    double sum = 0, p[7] = {0, 0, 0, 0, 0, -3.0, 4.0}, dp[7], g[7];
     for (size_t r = 0; r < rows; r++) {
         double w = 1.0 + 0.5 * (double)(r % 3); /* uneven weights */
         wr__pdf_link(family, raw + r * k, p, dp);
@@ -36,14 +36,14 @@ static void check_net_grad(int family, int act)
     enum { D = 3, ROWS = 6 };
     int hidden[2] = {5, 4};
     wr__mlp m;
-    WR_ASSERT_OK(wr__mlp_shape(&m, D, hidden, 2, wr__pdf_nparams(family), act, "test"));
+    WR_ASSERT_OK(wr__mlp_shape(&m, D, hidden, 2, wr__pdf_nout(family), act, "test"));
     float *theta = malloc(m.n_params * sizeof(float));
     float *grad = malloc(m.n_params * sizeof(float));
     float *ws = malloc(wr__mlp_ws_floats(&m, ROWS) * sizeof(float));
-    float dout[ROWS * 4], X[ROWS * D];
+    float dout[ROWS * 5], X[ROWS * D];
     wr__rng rng;
     wr__rng_seed(&rng, 7, (uint64_t)(family * 10 + act));
-    float bias[4] = {0.0f, 0.0f, -0.5f, 0.3f};
+    float bias[5] = {0.0f, 0.0f, -0.5f, 0.3f, -1.0f};
     wr__mlp_init(&m, theta, &rng, 1.0f, bias);
     for (int i = 0; i < ROWS * D; i++) X[i] = (float)(2 * wr__rng_uniform(&rng) - 1);
     /* targets from deep left tail to deep right tail */
@@ -86,7 +86,7 @@ static void check_net_grad(int family, int act)
 
 START_TEST(test_network_gradient)
 {
-    for (int family = 1; family <= 2; family++)
+    for (int family = 1; family <= 3; family++)
         for (int act = WR__ACT_RELU; act <= WR__ACT_TANH; act++)
             check_net_grad(family, act);
 }
@@ -209,6 +209,67 @@ static void recover(int family, const char *extra, double tol_mu, double tol_sig
 START_TEST(test_recover_gauss) { recover(WR_PDF_GAUSS, NULL, 0.12, 0.10); }
 END_TEST
 START_TEST(test_recover_gaussexp2) { recover(WR_PDF_GAUSSEXP2, "activation=tanh", 0.12, 0.12); }
+END_TEST
+
+START_TEST(test_recover_flat)
+{
+    /* t = pedestal on [-pi, pi] with fraction 0.25 + 0.2 x0, else
+     * gaussexp2(mu(x), 0.4 sigma(x), 1, 2) (kept inside the range) */
+    enum { N = 16000, NV = 4000, NT = 4000, NALL = N + NV + NT };
+    const double PI = 3.14159265358979323846;
+    float *X = malloc(NALL * 2 * sizeof(float)), *t = malloc(NALL * sizeof(float));
+    wr__rng rng;
+    wr__rng_seed(&rng, 21, 0);
+    for (size_t i = 0; i < NALL; i++) {
+        double x0 = 2 * wr__rng_uniform(&rng) - 1, x1 = 2 * wr__rng_uniform(&rng) - 1, v;
+        double p[4] = {0.5 * true_mu(x0, x1), 0.4 * true_sigma(x0, x1), 1.0, 2.0};
+        if (wr__rng_uniform(&rng) < 0.25 + 0.2 * x0) {
+            v = PI * (2 * wr__rng_uniform(&rng) - 1);
+        } else {
+            do v = wr__pdf_quantile(WR_PDF_GAUSSEXP2, p, wr__rng_uniform(&rng));
+            while (fabs(v) > PI);
+        }
+        X[2 * i] = (float)x0;
+        X[2 * i + 1] = (float)x1;
+        t[i] = (float)v;
+    }
+    wr_regressor *r;
+    WR_ASSERT_OK(wr_regressor_create(&r));
+    WR_ASSERT_OK(wr_regressor_set_params(r, "family=gaussexp2_flat hidden=32,32 epochs=40 "
+                                            "learning_rate=0.005 patience=8"));
+    WR_ASSERT_OK(wr_regressor_fit(r, X, N, 2, t, NULL, X + 2 * N, NV, t + N, NULL));
+    const float *Xt = X + 2 * (N + NV), *tt = t + N + NV;
+    double *par = malloc(NT * 7 * sizeof(double)), *pit = malloc(NT * sizeof(double));
+    WR_ASSERT_OK(wr_regressor_predict(r, Xt, NT, 2, par, 7));
+    double se_f = 0, se_mu = 0;
+    for (size_t i = 0; i < NT; i++) {
+        double f = 0.25 + 0.2 * Xt[2 * i], mu = 0.5 * true_mu(Xt[2 * i], Xt[2 * i + 1]);
+        se_f += (par[i * 7 + 4] - f) * (par[i * 7 + 4] - f) / NT;
+        se_mu += (par[i * 7] - mu) * (par[i * 7] - mu) / NT;
+        ck_assert(par[i * 7 + 5] == -3.141592653589793 && par[i * 7 + 6] == 3.141592653589793);
+    }
+    WR_ASSERT_OK(wr_regressor_pit(r, Xt, NT, 2, tt, pit));
+    double chi2 = pit_chi2(pit, NT);
+    fprintf(stderr, "recover gaussexp2_flat: rms(frac - true) = %.4f, rms(mu - true) = %.4f, "
+            "PIT chi2/9 = %.2f\n", sqrt(se_f), sqrt(se_mu), chi2 / 9);
+    ck_assert_msg(sqrt(se_f) < 0.06, "pedestal fraction not recovered: %g", sqrt(se_f));
+    ck_assert_msg(sqrt(se_mu) < 0.08, "mu not recovered: %g", sqrt(se_mu));
+    ck_assert_msg(chi2 < 27.9, "PIT not flat: chi2 %g / 9", chi2);
+    /* targets outside the pedestal range are refused */
+    float tbad[4] = {0, 1, 3.5f, 0};
+    WR_ASSERT_FAILS(wr_regressor_fit(r, X, 4, 2, tbad, NULL, NULL, 0, NULL, NULL), WR_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), "index 2"));
+    WR_ASSERT_OK(wr_regressor_set_params(r, "pedestal_lo=1 pedestal_hi=1"));
+    WR_ASSERT_FAILS(wr_regressor_fit(r, X, 4, 2, t, NULL, NULL, 0, NULL, NULL), WR_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), "pedestal"));
+    /* the fitted model survived both failures */
+    double *p2 = malloc(NT * 7 * sizeof(double));
+    WR_ASSERT_OK(wr_regressor_predict(r, Xt, NT, 2, p2, 7));
+    ck_assert(memcmp(p2, par, NT * 7 * sizeof(double)) == 0);
+    free(p2);
+    wr_regressor_free(r);
+    free(X); free(t); free(par); free(pit);
+}
 END_TEST
 
 /* ------------------------------------------------------- small fitted model */
@@ -667,6 +728,7 @@ static Suite *regressor_suite(void)
     tcase_add_test(tc, test_activation_values);
     tcase_add_test(tc, test_recover_gauss);
     tcase_add_test(tc, test_recover_gaussexp2);
+    tcase_add_test(tc, test_recover_flat);
     tcase_add_test(tc, test_roundtrip);
     tcase_add_test(tc, test_hostile_payloads);
     tcase_add_test(tc, test_bad_input);
