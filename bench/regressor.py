@@ -179,13 +179,17 @@ def closure(df, i_tr, i_va, i_te, tmp, epochs):
     summ = {}
     params = (f"hidden=64,64,64 epochs={epochs} patience=8 batch_size={BATCH} "
               f"learning_rate={LR} threads={THREADS}")
-    for target in ("ln_e1", "e2s"):
+    # e2s is an angle on (-pi, pi] with a flat pedestal: gaussexp2_flat;
+    # plain gaussexp2 shown for comparison
+    runs = [("ln_e1", "ln_e1", "gaussexp2"), ("e2s", "e2s", "gaussexp2_flat"),
+            ("e2s_gaussexp2", "e2s", "gaussexp2")]
+    for name, target, family in runs:
         t = df[target].to_numpy(np.float32)
-        d = os.path.join(tmp, target)
+        d = os.path.join(tmp, name)
         os.makedirs(d, exist_ok=True)
         write_split(d, X[i_tr], t[i_tr], X[i_va], t[i_va])
         model = os.path.join(d, "model.wrm")
-        info = wr_train(d, len(i_tr), len(i_va), params, model)
+        info = wr_train(d, len(i_tr), len(i_va), params + f" family={family}", model)
         tt = f32(t[i_te])
         tt.tofile(os.path.join(d, "tte.f32"))
         lo, hi = np.quantile(tt, [0.005, 0.995])
@@ -197,20 +201,20 @@ def closure(df, i_tr, i_va, i_te, tmp, epochs):
                     os.path.join(d, "edges.f64"), str(len(edges)), pre])
         mix = np.fromfile(pre + ".mixcdf", np.float64)
         pit = np.fromfile(pre + ".pit", np.float64)
-        summ[target] = np.fromfile(pre + ".summary", np.float64).reshape(-1, 4)
+        summ[name] = np.fromfile(pre + ".summary", np.float64).reshape(-1, 4)
         obs, _ = np.histogram(tt, edges)
         pred = len(tt) * np.diff(mix)
         chi2 = float(np.sum((obs - pred) ** 2 / pred))
         ndf = len(obs)
         ph, _ = np.histogram(pit, np.linspace(0, 1, 21))
         pe = len(pit) / 20
-        res[f"{target}_closure_chi2_ndf"] = chi2 / ndf
-        res[f"{target}_pit_chi2_ndf"] = float(np.sum((ph - pe) ** 2 / pe) / 19)
-        res[f"{target}_val_nll"] = info["val_nll"]
-        res[f"{target}_epochs"] = info["epochs"]
-        print(f"  {target}: epochs {info['epochs']} (best {info['best_epoch']}), val NLL "
+        res[f"{name}_closure_chi2_ndf"] = chi2 / ndf
+        res[f"{name}_pit_chi2_ndf"] = float(np.sum((ph - pe) ** 2 / pe) / 19)
+        res[f"{name}_val_nll"] = info["val_nll"]
+        res[f"{name}_epochs"] = info["epochs"]
+        print(f"  {name} ({family}): epochs {info['epochs']} (best {info['best_epoch']}), val NLL "
               f"{info['val_nll']:.4f}, closure chi2/ndf {chi2:.1f}/{ndf}, PIT chi2/ndf "
-              f"{res[f'{target}_pit_chi2_ndf']:.2f}", flush=True)
+              f"{res[f'{name}_pit_chi2_ndf']:.2f}", flush=True)
     te = df.iloc[i_te]
     h_tk = te.h_tk.to_numpy()
     phi_tk = te.phi_tk.to_numpy()
