@@ -629,24 +629,44 @@ static double y_density(const toy_params *p, double y)
     return (a <= 0.0 ? 1.0 : exp(-0.5 * a * a / (p->y_sigma * p->y_sigma))) / norm;
 }
 
-/* p(pT, pL) = f(pT) E_m[ h(y) / E ]: for fixed m and pT, dy/dpL = 1/E.  The
- * mass average is taken over the Breit-Wigner through its atan variable, in
- * which it is uniform (midpoint rule). */
-static double gen_density(const wr_toy *t, double pt, double pl)
+/* Squared masses at the midpoints of the Breit-Wigner's atan variable, in
+ * which the truncated Breit-Wigner is uniform. */
+static void mass_nodes(const wr_toy *t, double *m2)
 {
     const toy_params *p = &t->p;
     const toy_derived *d = &t->d;
-    double fpt = pt_density(p, d, pt);
-    if (fpt == 0.0) return 0.0;
-    double acc = 0.0, m2p = p->mass * p->mass, mg = p->mass * p->width;
     for (int k = 0; k < MASS_NODES; k++) {
         double tt = d->bw_t0 + (d->bw_t1 - d->bw_t0) * (k + 0.5) / MASS_NODES;
-        double m2 = m2p + mg * tan(tt);
-        double mt = sqrt(m2 + pt * pt);
+        m2[k] = p->mass * p->mass + p->mass * p->width * tan(tt);
+    }
+}
+
+/* The (pT, pL) density without the pT factor: E_m[ h(y) / E ], since for
+ * fixed m and pT dy/dpL = 1/E (midpoint rule over the mass nodes). */
+static double pl_factor(const toy_params *p, const double *m2, double pt, double pl)
+{
+    double acc = 0.0;
+    for (int k = 0; k < MASS_NODES; k++) {
+        double mt = sqrt(m2[k] + pt * pt);
         double E = sqrt(mt * mt + pl * pl);
         acc += y_density(p, asinh(pl / mt)) / E;
     }
-    return fpt * acc / MASS_NODES;
+    return acc / MASS_NODES;
+}
+
+/* p(pT, pL) = f(pT) E_m[ h(y) / E ]. */
+static double gen_density(const wr_toy *t, const double *m2, double pt, double pl)
+{
+    double fpt = pt_density(&t->p, &t->d, pt);
+    return fpt == 0.0 ? 0.0 : fpt * pl_factor(&t->p, m2, pt, pl);
+}
+
+/* The mass and rapidity knobs decide the pL factor; when two toys share
+ * them it cancels in a weight exactly. */
+static int same_pl_factor(const toy_params *a, const toy_params *b)
+{
+    return a->mass == b->mass && a->width == b->width && a->mass_min == b->mass_min &&
+           a->mass_max == b->mass_max && a->y_flat == b->y_flat && a->y_sigma == b->y_sigma;
 }
 
 static wr_status check_points(const char *fn, size_t n, const double *pt,
@@ -671,7 +691,9 @@ WR_API wr_status wr_toy_gen_density(const wr_toy *toy, size_t n, const double *p
     if ((st = wr__check_ptr("wr_toy_gen_density", "toy", toy)) ||
         (st = check_points("wr_toy_gen_density", n, pt, pl, p)))
         return st;
-    for (size_t i = 0; i < n; i++) p[i] = gen_density(toy, pt[i], pl[i]);
+    double m2[MASS_NODES];
+    mass_nodes(toy, m2);
+    for (size_t i = 0; i < n; i++) p[i] = gen_density(toy, m2, pt[i], pl[i]);
     return WR_OK;
 }
 
@@ -687,9 +709,19 @@ WR_API wr_status wr_toy_gen_weight(const wr_toy *from, const wr_toy *to, size_t 
         return wr__fail(WR_ERR_INVALID_ARG,
                         "%s: 'from' is a %s toy and 'to' a %s toy; the weight needs "
                         "one process", FN, wr_toy_process(from), wr_toy_process(to));
+    if (same_pl_factor(&from->p, &to->p)) { /* ratio of the pT spectra */
+        for (size_t i = 0; i < n; i++) {
+            double a = pt_density(&from->p, &from->d, pt[i]);
+            w[i] = a > 0.0 ? pt_density(&to->p, &to->d, pt[i]) / a : 0.0;
+        }
+        return WR_OK;
+    }
+    double m2a[MASS_NODES], m2b[MASS_NODES];
+    mass_nodes(from, m2a);
+    mass_nodes(to, m2b);
     for (size_t i = 0; i < n; i++) {
-        double a = gen_density(from, pt[i], pl[i]);
-        w[i] = a > 0.0 ? gen_density(to, pt[i], pl[i]) / a : 0.0;
+        double a = gen_density(from, m2a, pt[i], pl[i]);
+        w[i] = a > 0.0 ? gen_density(to, m2b, pt[i], pl[i]) / a : 0.0;
     }
     return WR_OK;
 }

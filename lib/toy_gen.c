@@ -302,6 +302,7 @@ static void calo(gen *g, int type, double pt, double eta, int dir, double c,
 {
     const toy_params *p = g->p;
     const toy_derived *d = g->d;
+    if (!(pt > 0.0)) return; /* e.g. a photon of a pi0 taking no energy */
     double ex = fexp(d, fabs(eta)), ix = 1.0 / ex;
     double ch = 0.5 * (ex + ix), sh = eta < 0.0 ? -0.5 * (ex - ix) : 0.5 * (ex - ix);
     double E = pt * ch;

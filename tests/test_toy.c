@@ -398,7 +398,7 @@ START_TEST(test_density_and_weights)
     ck_assert_msg(fabs(sum - 1.0) < 0.01, "density integrates to %g", sum);
     free(pt), free(pl), free(p);
     /* same knobs: weight 1; other process: error; bad input: error */
-    double x[3] = {5.0, 20.0, 60.0}, y[3] = {0.0, 150.0, -400.0}, w[3], w2[3];
+    double x[3] = {5.0, 20.0, 60.0}, y[3] = {0.0, 150.0, -1500.0}, w[3], w2[3];
     WR_ASSERT_OK(wr_toy_gen_weight(mc, mc, 3, x, y, w));
     for (int i = 0; i < 3; i++) ck_assert_double_eq_tol(w[i], 1.0, 1e-12);
     WR_ASSERT_FAILS(wr_toy_gen_weight(mc, z, 3, x, y, w), WR_ERR_INVALID_ARG);
@@ -408,6 +408,19 @@ START_TEST(test_density_and_weights)
     WR_ASSERT_OK(wr_toy_gen_weight_preset(mc, "data", 3, x, y, w2));
     for (int i = 0; i < 3; i++) ck_assert_double_eq_tol(w[i], w2[i], 1e-12);
     WR_ASSERT_FAILS(wr_toy_gen_weight_preset(mc, "bogus", 3, x, y, w2), WR_ERR_INVALID_ARG);
+    /* the weight is the ratio of the densities, also when the rapidity
+     * knobs differ (no cancellation) */
+    double pa[3], pb[3];
+    WR_ASSERT_OK(wr_toy_gen_density(mc, 3, x, y, pa));
+    WR_ASSERT_OK(wr_toy_gen_density(da, 3, x, y, pb));
+    for (int i = 0; i < 3; i++) ck_assert_double_eq_tol(w[i], pb[i] / pa[i], 1e-9 * w[i]);
+    wr_toy *wide = make("W", "mc");
+    WR_ASSERT_OK(wr_toy_set_params(wide, "y_flat=2.5 mass=80.0"));
+    WR_ASSERT_OK(wr_toy_gen_weight(mc, wide, 3, x, y, w));
+    WR_ASSERT_OK(wr_toy_gen_density(wide, 3, x, y, pb));
+    for (int i = 0; i < 3; i++) ck_assert_double_eq_tol(w[i], pb[i] / pa[i], 1e-9 * w[i]);
+    ck_assert(w[2] > 1.0); /* a wider plateau: more bosons at y = -3.4 */
+    wr_toy_free(wide);
     /* reweighting selected "mc" events reproduces the "data" pT spectrum */
     const size_t n = 20000, nc = wr_toy_table_ncols();
     double *a = table(mc, 31, 0, n, 0), *b = table(da, 32, 0, n, 0);
