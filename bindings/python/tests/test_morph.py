@@ -1,0 +1,111 @@
+"""Morpher through the bindings (skipped, visibly, while the loaded
+libwrecoil has no wr_morpher)."""
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import wrecoil
+from conftest import has_symbol
+
+pytestmark = pytest.mark.skipif(not has_symbol("wr_morpher_create"),
+                                reason="wr_morpher not in this libwrecoil yet")
+
+
+@pytest.fixture(scope="module")
+def samples():
+    """y | z: a shifted, wider Gaussian and a rescaled exponential in the data."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    z_s = rng.uniform(0, 10, (n, 1)).astype(np.float32)
+    z_d = rng.uniform(0, 10, (n, 1)).astype(np.float32)
+    y_s = np.c_[rng.exponential(1 + 0.2 * z_s[:, 0]), rng.normal(0.1 * z_s[:, 0], 1.0)]
+    y_d = np.c_[1.3 * rng.exponential(1 + 0.2 * z_d[:, 0]), rng.normal(0.1 * z_d[:, 0] + 0.5, 1.3)]
+    return z_s, y_s.astype(np.float32), z_d, y_d.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def morpher(samples):
+    z_s, y_s, z_d, y_d = samples
+    m = wrecoil.Morpher(2, 1, bounds=[(0, "inf"), None],
+                        forest_params={"rounds": 40, "max_leaves": 8}, threads=1)
+    return m.fit(z_s, y_s, z_d, y_d)
+
+
+def test_morpher_moves_sim_to_data(morpher, samples):
+    z_s, y_s, z_d, y_d = samples
+    assert morpher.is_fitted and morpher.n_y == 2 and morpher.n_z == 1
+    assert morpher.bounds[0] == (0.0, np.inf)
+    y2, u = morpher.apply(z_s, y_s, return_u=True)
+    assert y2.dtype == np.float32 and y2.shape == y_s.shape and u.dtype == np.float64
+    assert np.all(y2[:, 0] >= 0)                                  # the bound holds
+    assert np.all((u > 0) & (u < 1))
+    # marginal moments move to the data's
+    for j in range(2):
+        assert abs(y2[:, j].mean() - y_d[:, j].mean()) < 0.35 * abs(y_s[:, j].mean() - y_d[:, j].mean()) + 0.05
+        assert abs(y2[:, j].std() - y_d[:, j].std()) < 0.5 * abs(y_s[:, j].std() - y_d[:, j].std()) + 0.05
+    # monotone in y_0 at fixed z
+    zz = np.full((50, 1), 5.0, np.float32)
+    yy = np.c_[np.linspace(0.1, 5, 50), np.zeros(50)].astype(np.float32)
+    assert np.all(np.diff(morpher.apply(zz, yy)[:, 0]) > 0)
+
+
+def test_morpher_round_trips_threads_and_in_place(morpher, samples, tmp_path):
+    z_s, y_s, _, _ = samples
+    ref = morpher.apply(z_s, y_s)
+    for other in (wrecoil.Morpher.from_bytes(morpher.to_bytes()), pickle.loads(pickle.dumps(morpher))):
+        np.testing.assert_array_equal(other.apply(z_s, y_s), ref)
+        assert other.bounds == morpher.bounds
+    morpher.save(tmp_path / "m.wrm")
+    np.testing.assert_array_equal(wrecoil.load_model(tmp_path / "m.wrm").apply(z_s, y_s), ref)
+    parts = np.array_split(np.arange(len(y_s)), 6)
+    with ThreadPoolExecutor(3) as ex:
+        got = list(ex.map(lambda i: morpher.apply(z_s[i], y_s[i]), parts))
+    np.testing.assert_array_equal(np.concatenate(got), ref)
+    y = y_s.copy()
+    assert morpher.apply(z_s, y, out=y) is y                      # in place
+    np.testing.assert_array_equal(y, ref)
+    np.testing.assert_array_equal(morpher.apply(z_s.astype(np.float64), y_s.astype(np.float64)), ref)
+
+
+def test_morpher_errors(morpher, samples):
+    z_s, y_s, z_d, y_d = samples
+    with pytest.raises(ValueError, match="y_"):
+        morpher.apply(z_s, y_s[:, :1])
+    with pytest.raises(ValueError, match="z_"):
+        morpher.apply(z_s[:10], y_s)
+    bad = y_s[:5].copy()
+    bad[0, 0] = -3.0                                               # below the bound 0
+    with pytest.raises(wrecoil.Error) as ei:
+        morpher.apply(z_s[:5], bad)
+    assert ei.value.code == wrecoil.Status.INVALID_ARG
+    bad[0, 0] = np.nan
+    with pytest.raises(wrecoil.Error):
+        morpher.apply(z_s[:5], bad)
+    m = wrecoil.Morpher(1, 0)
+    with pytest.raises(wrecoil.Error) as ei:
+        m.apply(None, np.zeros((3, 1)))
+    assert ei.value.code == wrecoil.Status.NOT_FITTED
+    with pytest.raises(wrecoil.Error):
+        m.set_forest_params({"no_such": 1})
+    with pytest.raises(wrecoil.Error):
+        m.set_params(interpolation="cubic-spline")
+    with pytest.raises(wrecoil.Error):
+        wrecoil.Morpher(0, 1)
+    with pytest.raises(ValueError, match="bounds"):
+        wrecoil.Morpher(2, 1, bounds=[(0, 1)])
+
+
+def test_morpher_progress_and_cancel(samples):
+    z_s, y_s, z_d, y_d = samples
+    m = wrecoil.Morpher(1, 1, forest_params="rounds=5", threads=1)
+    stages = []
+    m.fit(z_s, y_s[:, 0], z_d, y_d[:, 0], progress=lambda s, *a: stages.append(s))
+    assert "morpher.fit" in stages and "forest.fit" in stages
+    before = m.apply(z_s, y_s[:, :1])
+    with pytest.raises(wrecoil.Error) as ei:
+        m.fit(z_s, y_s[:, 0], z_d, y_d[:, 0], progress=lambda s, step, *a: s == "forest.fit" and step == 3)
+    assert ei.value.code == wrecoil.Status.CANCELLED
+    np.testing.assert_array_equal(m.apply(z_s, y_s[:, :1]), before)
+    assert m.get_forest_params("sim") == "rounds=5"
