@@ -178,12 +178,12 @@ static double eval_point(const tf_scratch *s, const lnl_in *in, double *nu_out)
     }
     /* free normalisation with BB: coordinate descent between nu (closed
      * form N / sum beta mu) and the betas; each step lowers -2 ln L */
-    for (int it = 0; in->free_norm && it < 200; it++) {
+    for (int it = 0; in->free_norm && it < 100; it++) {
         double sbm = 0.0;
         for (size_t u = 0; u < in->nb; u++)
             sbm += bb_beta(nu * s->mu[u], s->nv[u], s->rel2[u]) * s->mu[u];
         double nu2 = in->N / sbm;
-        bool done = fabs(nu2 - nu) <= 1e-14 * nu;
+        bool done = fabs(nu2 - nu) <= 1e-12 * nu;
         nu = nu2;
         if (done) break;
     }
