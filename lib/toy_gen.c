@@ -7,10 +7,12 @@
  *     as wr__rng, only without a function call per draw),
  *   - draw soft-particle pT and Gaussian smearing from piecewise-linear
  *     inverse-CDF tables with exact tails (toy_derive),
- *   - keep directions as (cos phi, sin phi) drawn by the polar method, so
- *     the event table needs no trigonometry per particle,
+ *   - keep directions as (cos phi, sin phi) from a table and a Taylor
+ *     rotation, so the event table needs no trigonometry per particle,
  *   - draw the number of reconstructed soft tracks directly (a Poisson count
- *     thinned by the efficiency is again Poisson).
+ *     thinned by the efficiency is again Poisson),
+ *   - take pileup vertices from a per-call library with per-vertex sums
+ *     (pu_lib), so the table adds a vertex without visiting its particles.
  * The feature code mirrors lib/features.c definition by definition; the
  * test checks both agree on the same particles. */
 #include "toy_internal.h"
@@ -264,13 +266,12 @@ static inline void add(gen *g, double pt, double eta, double c, double s,
     e->vtx[k] = vtx;
 }
 
-/* A charged particle inside the tracker that the tracking found: pT
- * resolution sqrt(a^2 + (b pT)^2) (normal from the 32 bits `xn`),
- * threshold, then charge and vertex association.  `origin` is 0 for the
- * hard interaction, k > 0 for pileup vertex k.  `dir` false: the direction
- * is drawn here, only for tracks that pass. */
-static inline void track(gen *g, double pt, double eta, int dir, double c,
-                         double s, int origin, uint32_t xn)
+/* A hard-interaction charged particle inside the tracker that the
+ * tracking found: pT resolution sqrt(a^2 + (b pT)^2) (normal from the 32
+ * bits `xn`), threshold, then charge and vertex association (PV with
+ * probability pv_assoc, else a random pileup vertex).  Soft tracks take the
+ * branch-free path of soft_tracks(). */
+static inline void track(gen *g, double pt, double eta, double c, double s, uint32_t xn)
 {
     const toy_params *p = g->p;
     double res = sqrt(p->trk_res_a * p->trk_res_a + p->trk_res_b * p->trk_res_b * pt * pt);
@@ -279,26 +280,20 @@ static inline void track(gen *g, double pt, double eta, int dir, double c,
     uint64_t x = rn(&g->r);
     double u = (double)(uint32_t)x * 0x1.0p-32;
     int32_t charge = (x >> 63) ? 1 : -1;
-    int32_t v;
     int n_pu = g->e->t.n_pu;
-    if (origin == 0)
-        v = (u < p->pv_assoc || n_pu == 0)
-                ? 0 : 1 + (int32_t)(((x >> 32) & 0x7fffffffu) % (uint32_t)n_pu);
-    else
-        v = u < p->pu_assoc ? origin : 0;
-    if (!dir) rdir(g->d, &g->r, &c, &s);
+    int32_t v = (u < p->pv_assoc || n_pu == 0)
+                    ? 0 : 1 + (int32_t)(((x >> 32) & 0x7fffffffu) % (uint32_t)n_pu);
     add(g, ptr, eta, c, s, charge, v);
 }
 
 enum { CALO_PH = 0, CALO_NH = 1 };
 
-/* Calorimeter cluster from a photon or a hadron of true (pt, eta): energy
- * scale and stochastic + constant resolution (normal from `xn`), angular
- * smearing in eta and phi, then the acceptance and pT threshold on the
- * measured values.  `dir` false: the direction is drawn here, only for
- * clusters that pass. */
-static void calo(gen *g, int type, double pt, double eta, int dir, double c,
-                 double s, uint32_t xn)
+/* Calorimeter cluster from a hard-interaction photon or hadron of true
+ * (pt, eta, direction (c, s)): energy scale and stochastic + constant
+ * resolution (normal from `xn`), angular smearing in eta and phi, then the
+ * acceptance and pT threshold on the measured values.  Soft particles take
+ * the branch-free path of soft_calo(). */
+static void calo(gen *g, int type, double pt, double eta, double c, double s, uint32_t xn)
 {
     const toy_params *p = g->p;
     const toy_derived *d = g->d;
@@ -337,7 +332,6 @@ static void calo(gen *g, int type, double pt, double eta, int dir, double c,
     if (!(ptm > p->nt_pt_min)) return;
     double cd, sd;
     rot(g->d, ang * qnorm(d, &g->r, (uint32_t)(x >> 32)), &cd, &sd);
-    if (!dir) rdir(g->d, &g->r, &c, &s);
     add(g, ptm, etam, c * cd - s * sd, s * cd + c * sd, 0, -1);
 }
 
@@ -350,9 +344,9 @@ static void hard_charged(gen *g, double pt, double eta, double c, double s)
     uint64_t x = rn(&g->r);
     if (ae < p->trk_eta_max) {
         if ((double)(uint32_t)x * 0x1.0p-32 < p->trk_eff)
-            track(g, pt, eta, 1, c, s, 0, (uint32_t)(x >> 32));
+            track(g, pt, eta, c, s, (uint32_t)(x >> 32));
     } else if (ae < p->nt_eta_max) {
-        calo(g, CALO_NH, pt, eta, 1, c, s, (uint32_t)(x >> 32));
+        calo(g, CALO_NH, pt, eta, c, s, (uint32_t)(x >> 32));
     }
 }
 
@@ -733,10 +727,10 @@ static void fragment(gen *g, double pc, double c, double s, double eta_c)
              * collinear at this resolution) */
             uint64_t x = rn(&g->r);
             double z = (double)(uint32_t)x * 0x1.0p-32;
-            calo(g, CALO_PH, z * pt, eta, 1, cc, ss, (uint32_t)(x >> 32));
-            calo(g, CALO_PH, (1.0 - z) * pt, eta, 1, cc, ss, (uint32_t)(rn(&g->r) >> 32));
+            calo(g, CALO_PH, z * pt, eta, cc, ss, (uint32_t)(x >> 32));
+            calo(g, CALO_PH, (1.0 - z) * pt, eta, cc, ss, (uint32_t)(rn(&g->r) >> 32));
         } else
-            calo(g, CALO_NH, pt, eta, 1, cc, ss, (uint32_t)(rn(&g->r) >> 32));
+            calo(g, CALO_NH, pt, eta, cc, ss, (uint32_t)(rn(&g->r) >> 32));
     }
 }
 
