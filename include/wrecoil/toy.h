@@ -98,7 +98,9 @@ WR_API int wr_toy_table_colindex(const char *name);
  *   the 15 features (contract order), ln_e1, e2 (0 without a TK track).
  * The features are those wr_recoil_features computes from the particles
  * wr_toy_particles returns for the same events (to float rounding).
- * Memory use is one event per thread, whatever n.  `nthreads` <= 0 uses
+ * Pileup vertices are drawn from a library of `pu_library` vertices built
+ * from `seed` at each call (a few ms; docs/toy.md).  Memory use is one
+ * event per thread plus that library, whatever n.  `nthreads` <= 0 uses
  * all cores.  On failure (including cancellation by the progress callback)
  * the contents of `out` are unspecified.  (const, thread-safe)
  */
