@@ -475,12 +475,17 @@ START_TEST(test_progress_and_errors)
     prog stop = {0, 2, 0};
     wr_toy_set_progress(t, on_progress, &stop);
     WR_ASSERT_FAILS(wr_toy_table(t, 1, 0, 2000, 1, out), WR_ERR_CANCELLED);
-    int64_t off[11];
+    int64_t off[2001];
     float *pt = (float *)1, *eta, *phi;
     int32_t *ch, *vx;
-    stop = (prog){0, 1, 0};
     WR_ASSERT_FAILS(wr_toy_particles(t, 1, 0, 2000, 1, NULL, &pt, &eta, &phi, &ch, &vx, NULL),
                     WR_ERR_INVALID_ARG);
+    /* cancelled particle generation returns no arrays */
+    stop = (prog){0, 1, 0};
+    WR_ASSERT_FAILS(wr_toy_particles(t, 1, 0, 2000, 2, off, &pt, &eta, &phi, &ch, &vx, NULL),
+                    WR_ERR_CANCELLED);
+    ck_assert(pt == NULL && eta == NULL && phi == NULL && ch == NULL && vx == NULL);
+    ck_assert_int_eq(stop.calls, 1);
     wr_toy_set_progress(t, NULL, NULL);
     WR_ASSERT_FAILS(wr_toy_table(t, 1, -1, 10, 1, out), WR_ERR_INVALID_ARG);
     WR_ASSERT_FAILS(wr_toy_table(t, 1, 0, 10, 1, NULL), WR_ERR_INVALID_ARG);
