@@ -179,6 +179,19 @@ def test_templates_per_partition_summed(client, mt_sample):
         wd.fill_templates(new_tf(), mtd, md[:100])
 
 
+def test_worker_errors_reach_the_client(client, regressor, xy):
+    X, _ = xy
+    bad = X.copy()
+    bad[1234, 1] = np.nan
+    Xd = da.from_array(bad, chunks=(1000, 3))
+    with pytest.raises(wrecoil.Error) as ei:
+        wd.apply_regressor(regressor, Xd, "mean").compute()
+    assert ei.value.code == wrecoil.Status.INVALID_ARG and "NaN" in ei.value.message
+    # the other blocks are fine
+    np.testing.assert_array_equal(wd.apply_regressor(regressor, Xd[:1000], "mean").compute(),
+                                  regressor.mean(X[:1000]))
+
+
 @pytest.mark.skipif(not has_symbol("wr_morpher_create"), reason="wr_morpher not in this libwrecoil yet")
 def test_apply_morpher(client):
     rng = np.random.default_rng(4)

@@ -127,18 +127,20 @@ def _reg_block(X, t, data, cls_name, method, p):
     return getattr(r, method)(X)
 
 
-def apply_regressor(model, X, method="predict", t=None, p=None):
+def apply_regressor(model, X, method="predict", t=None, p=None, name=None):
     """Applies a fitted :class:`wrecoil.Regressor` to the dask array ``X``
     (n, d) block by block (lazy).  ``method``: "predict" (n, k), "summary"
     (n, 4), "mean", "median", "mode", "mean_exp" (n,), "quantile" with
     probabilities ``p`` (scalar -> (n,), (m,) -> (n, m)), "pit" / "pdf" /
     "cdf" with the dask array ``t`` (n,) aligned with X.  float64 results,
-    equal bit for bit to the same method on the whole array."""
+    equal bit for bit to the same method on the whole array.  ``name``:
+    the output's key name (default: a hash of the inputs; give a unique one
+    to force a recomputation of the same inputs)."""
     if method not in _REG_METHODS:
         raise ValueError("method: one of %s" % ", ".join(sorted(_REG_METHODS)))
     if not model.is_fitted:
         raise _lib.Error(_lib.Status.NOT_FITTED, "apply_regressor: the regressor is not fitted")
-    name, data = _shipped(model)
+    cls_name, data = _shipped(model)
     X = _rows_only(X, model.n_features, "X")
     n_rows = X.chunks[0]
     if method in ("pit", "pdf", "cdf"):
@@ -166,23 +168,25 @@ def apply_regressor(model, X, method="predict", t=None, p=None):
             raise ValueError("p: scalar or (m,) probabilities shared by all events")
     else:
         chunks, drop = (n_rows,), 1
-    return da.map_blocks(_reg_block, X, t, data, name, method, p, dtype=np.float64,
-                         chunks=chunks, drop_axis=drop, meta=np.empty((0,) * len(chunks)))
+    return da.map_blocks(_reg_block, X, t, data, cls_name, method, p, dtype=np.float64,
+                         chunks=chunks, drop_axis=drop, meta=np.empty((0,) * len(chunks)),
+                         name=name)
 
 
 def _forest_block(X, data, cls_name):
     return _model(cls_name, data).predict(X)
 
 
-def apply_forest(model, X):
+def apply_forest(model, X, name=None):
     """Quantiles of a fitted :class:`wrecoil.QuantileForest` for the dask
-    array ``X`` (n, d): (n, n_levels) float32, lazy."""
+    array ``X`` (n, d): (n, n_levels) float32, lazy.  ``name`` as in
+    :func:`apply_regressor`."""
     if not model.is_fitted:
         raise _lib.Error(_lib.Status.NOT_FITTED, "apply_forest: the forest is not fitted")
-    name, data = _shipped(model)
+    cls_name, data = _shipped(model)
     X = _rows_only(X, model.n_features, "X")
-    return da.map_blocks(_forest_block, X, data, name, dtype=np.float32,
-                         chunks=(X.chunks[0], (model.n_levels,)))
+    return da.map_blocks(_forest_block, X, data, cls_name, dtype=np.float32,
+                         chunks=(X.chunks[0], (model.n_levels,)), name=name)
 
 
 def _morph_block(z, y, data, cls_name, return_u):
