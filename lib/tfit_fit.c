@@ -82,7 +82,8 @@ wr_status wr__tfit_interp(const wr_template_fit *tf, const double *T,
         for (size_t h = 0; h < H && pos; h++) pos = t[h] > 0.0;
         double a = 0.0;
         for (size_t k = 0; k < nn && pos; k++) a += L[k] * log(t[j0 + k]);
-        out[b] = pos ? exp(a) : 0.0;
+        /* at a grid mass the filled content itself, not exp(log) */
+        out[b] = !pos ? 0.0 : nn == 1 ? t[j0] : exp(a);
     }
     return WR_OK;
 }
