@@ -132,13 +132,19 @@ static int toy_samples(demo *d)
         {&d->wsim, "W", "mc", "W sim", d->n_wsim},
         {&d->wdata, "W", "data", "W data", d->n_wdata},
         {&d->zsim, "Z", "mc", "Z sim", d->n_zsim},
-        {&d->zsim2, "Z", "mc", "Z sim (second sample)", d->n_zsim},
+        {&d->zsim2, "Z", "mc", "Z sim (second sample)", d->n_zsim2},
         {&d->zdata, "Z", "data", "Z data", d->n_zdata},
     };
+    /* W data replays the random streams of W sim and Z data those of the
+     * second Z sim sample (same seed and event numbers, other knobs): the
+     * pairs are correlated event by event and their shared event ids keep
+     * that correlation in the bootstrap. */
+    static const uint64_t SEED_OF[6] = {0, 1, 1, 2, 3, 3};
+    d->paired = 1;
     for (size_t k = 0; k < sizeof T / sizeof T[0]; k++) {
         T[k].smp->label = T[k].label;
         T[k].smp->is_z = T[k].proc[0] == 'Z';
-        if (toy_frame(T[k].proc, T[k].preset, s + k, T[k].n, d->threads, T[k].label, &T[k].smp->f))
+        if (toy_frame(T[k].proc, T[k].preset, s + SEED_OF[k], T[k].n, d->threads, T[k].label, &T[k].smp->f))
             return 1;
         if (sample_vectors(T[k].smp)) return 1;
     }
@@ -186,7 +192,8 @@ static int dir_samples(demo *d)
         if ((k < 5 || d->have_wdata) && sample_vectors(all[k])) return 1;
     }
     d->n_train = d->wtrain.f.n, d->n_wsim = d->wsim.f.n, d->n_zsim = d->zsim.f.n;
-    d->n_zdata = d->zdata.f.n, d->n_wdata = d->wdata.f.n;
+    d->n_zdata = d->zdata.f.n, d->n_wdata = d->wdata.f.n, d->n_zsim2 = d->zsim2.f.n;
+    d->n_ztrain = d->n_zdata;
     if (!d->have_wdata)
         demo_note(d, "%s has no w_data.csv.gz: the W closure (step 3) is not available", d->data_dir);
     return 0;
@@ -196,8 +203,12 @@ int demo_samples(demo *d)
 {
     demo_step(d, d->data_dir ? "Samples (generator files)" : "Samples (built-in toy)");
     if (d->data_dir ? dir_samples(d) : toy_samples(d)) return 1;
-    printf("  sizes: W training %zu, W sim %zu, W data %zu, Z sim %zu + %zu, Z data %zu\n",
-           d->n_train, d->n_wsim, d->n_wdata, d->n_zsim, d->zsim2.f.n, d->n_zdata);
+    printf("  sizes: W training %zu, W sim %zu, W data %zu; Z sim %zu (morpher training), Z sim "
+           "%zu (closure), Z data %zu (first %zu train the morpher)\n", d->n_train, d->n_wsim,
+           d->n_wdata, d->n_zsim, d->zsim2.f.n, d->n_zdata, d->n_ztrain);
+    if (d->paired)
+        printf("  W data and Z data replay the random streams of W sim and of the second Z sim "
+               "sample with the data knobs (paired samples, correlated in the bootstrap)\n");
     return 0;
 }
 
@@ -216,8 +227,10 @@ static void sizes_from_events(demo *d)
     size_t n = (size_t)d->events;
     d->n_wsim = n;
     d->n_wdata = n;
-    d->n_train = n / 2;
-    d->n_zsim = n / 2;
+    d->n_train = n / 8;
+    d->n_zsim = n / 8;
+    d->n_ztrain = n / 8;
+    d->n_zsim2 = n / 2;
     d->n_zdata = n / 2;
 }
 
@@ -234,11 +247,12 @@ int cmd_demo(int argc, char **argv)
 {
     demo d;
     memset(&d, 0, sizeof d);
-    d.events = 200000, d.seed = 1, d.threads = 0, d.epochs = 30, d.rounds = 100;
+    d.events = 400000, d.seed = 1, d.threads = 0, d.epochs = 30, d.rounds = 100;
     d.bootstrap = 50, d.out = "demo-out";
     const cli_opt opts[] = {
         {"events", OPT_INT, &d.events, "N",
-         "W sim and W data events; training, Z sim (x2) and Z data get N/2 [200000]"},
+         "W sim and W data events; W training and Z morpher samples get N/8, the Z "
+         "closure samples (sim, data) N/2 [400000]"},
         {"seed", OPT_INT, &d.seed, "S", "seed of the toy samples [1]"},
         {"threads", OPT_INT, &d.threads, "T", "threads, 0 = all cores [0]"},
         {"out", OPT_STR, &d.out, "DIR", "output directory [demo-out]"},
@@ -261,7 +275,7 @@ int cmd_demo(int argc, char **argv)
         opts, sizeof opts / sizeof opts[0], NULL};
     int r = cli_parse(&cmd, argc, argv);
     if (r) return r < 0 ? 2 : 0;
-    if (d.events < 2000) return 2 * cli_fail("demo", "--events must be at least 2000");
+    if (d.events < 16000) return 2 * cli_fail("demo", "--events must be at least 16000");
     if (d.bootstrap < 2 || d.epochs < 1 || d.rounds < 1)
         return 2 * cli_fail("demo", "--bootstrap >= 2, --epochs >= 1 and --rounds >= 1 needed");
     if (make_dirs(d.out)) return 1;

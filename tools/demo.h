@@ -41,9 +41,11 @@ typedef struct {
     int no_report;
     /* sizes */
     size_t n_train, n_wsim, n_wdata, n_zsim, n_zdata;
+    size_t n_zsim2, n_ztrain; /* Z closure sample; Z data rows used to train the morpher */
     /* samples */
     sample wtrain, wsim, wdata, zsim, zsim2, zdata;
     int have_wdata, have_morph;
+    int paired; /* toy: W data / Z data share the random streams of W sim / Z sim (2nd) */
     double *wgen; /* W sim -> W data generator-level weights (n_wsim) */
     recoil_model rm;
     json res, plots;

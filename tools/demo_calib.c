@@ -89,7 +89,7 @@ static void print_bias(const char *what, const char *rc, const fit_result *r)
 static int fit_morph(const demo *d, const sample *sim, const sample *data, int rc_id, int gen_z,
                      const char *label, wr_morpher **m)
 {
-    size_t ns = sim->f.n, nd = data->f.n;
+    size_t ns = sim->f.n, nd = data->f.n < d->n_ztrain ? data->f.n : d->n_ztrain;
     float *ys = malloc(ns * 2 * sizeof *ys), *yd = malloc(nd * 2 * sizeof *yd);
     const float *vs = gen_z ? sim->vgen : sim->vreco, *vd = gen_z ? data->vgen : data->vreco;
     const float *zs = gen_z ? sim->zgen : sim->zreco, *zd = gen_z ? data->zgen : data->zreco;
@@ -115,8 +115,8 @@ static int z_closure(demo *d, int rc_id, const wr_morpher *m, const double *wz, 
     float *hm = malloc(n * 2 * sizeof *hm);
     if (!hm) return cli_fail("demo", "out of memory");
     int rc = morph_recoil("demo", m, n, s->h[rc_id], s->vreco, s->zreco, hm);
-    if (!rc) rc = bias_fit(d, 1, s, s->h[rc_id], wz, &d->zdata, d->zdata.h[rc_id], 0, before);
-    if (!rc) rc = bias_fit(d, 1, s, hm, wz, &d->zdata, d->zdata.h[rc_id], 0, after);
+    if (!rc) rc = bias_fit(d, 1, s, s->h[rc_id], wz, &d->zdata, d->zdata.h[rc_id], d->paired, before);
+    if (!rc) rc = bias_fit(d, 1, s, hm, wz, &d->zdata, d->zdata.h[rc_id], d->paired, after);
     /* plot data: the simulation accepted with probability w_z / max w_z */
     float *yb = malloc(n * 2 * sizeof *yb), *ya = malloc(n * 2 * sizeof *ya);
     double *c[5];
@@ -165,10 +165,10 @@ static int w_closure(demo *d, int rc_id, const float *hm, int slot)
 {
     fit_result r[4];
     const sample *s = &d->wsim, *wd = &d->wdata;
-    int rc = bias_fit(d, 0, s, s->h[rc_id], d->wgen, wd, wd->h[rc_id], 0, &r[0]);
-    if (!rc) rc = bias_fit(d, 0, s, s->h[rc_id], NULL, wd, wd->h[rc_id], 0, &r[1]);
-    if (!rc) rc = bias_fit(d, 0, s, hm, d->wgen, wd, wd->h[rc_id], 0, &r[2]);
-    if (!rc) rc = bias_fit(d, 0, s, hm, NULL, wd, wd->h[rc_id], 0, &r[3]);
+    int rc = bias_fit(d, 0, s, s->h[rc_id], d->wgen, wd, wd->h[rc_id], d->paired, &r[0]);
+    if (!rc) rc = bias_fit(d, 0, s, s->h[rc_id], NULL, wd, wd->h[rc_id], d->paired, &r[1]);
+    if (!rc) rc = bias_fit(d, 0, s, hm, d->wgen, wd, wd->h[rc_id], d->paired, &r[2]);
+    if (!rc) rc = bias_fit(d, 0, s, hm, NULL, wd, wd->h[rc_id], d->paired, &r[3]);
     if (rc) return rc;
     static const char *const K[4] = {"before", "before_no_reweight", "after", "after_no_reweight"};
     static const char *const L[4] = {
@@ -232,7 +232,7 @@ static int closure_studies(demo *d)
     if (!rc && d->have_wdata) {
         rc = fit_morph(d, &d->zsim, &d->zdata, RC_MNPK, 1, "morpher MNPk gen-level z", &m);
         if (!rc) rc = morph_w(d, RC_MNPK, m, &hm);
-        if (!rc) rc = bias_fit(d, 0, &d->wsim, hm, d->wgen, &d->wdata, d->wdata.h[RC_MNPK], 0, &r);
+        if (!rc) rc = bias_fit(d, 0, &d->wsim, hm, d->wgen, &d->wdata, d->wdata.h[RC_MNPK], d->paired, &r);
         if (!rc) {
             fit_json(&d->res, "after_gen_level_z", &r);
             print_bias("W after correction, morpher with generator-level z", "MNPk", &r);
@@ -283,9 +283,9 @@ int demo_calib(demo *d)
     if (!d->have_morph) {
         demo_note(d, "step 3 not available: this libwrecoil (%s) has no wr_morpher yet", wr_version_string());
     } else {
-        printf("  morpher trained on Z sim (%zu) vs Z data (%zu), z from the muons; Z closure on "
-               "the second Z sim sample (%zu) weighted to the data's z; %ld rounds per forest\n",
-               d->zsim.f.n, d->zdata.f.n, d->zsim2.f.n, d->rounds);
+        printf("  morpher trained on Z sim (%zu) vs Z data (first %zu), z from the muons; Z closure "
+               "on the second Z sim sample (%zu) weighted to the data's z vs Z data (%zu); %ld "
+               "rounds per forest\n", d->zsim.f.n, d->n_ztrain, d->zsim2.f.n, d->zdata.f.n, d->rounds);
         rc = calib_all(d);
     }
     json_end_obj(&d->res);

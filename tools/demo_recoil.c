@@ -49,18 +49,37 @@ static double rms(const double *x, size_t n)
     return n ? sqrt(s / (double)n) : NAN;
 }
 
-/* Residuals of one recoil on W sim: |h| - pT_V and dphi. */
-static int residuals(const demo *d, int rc, double *mag, double *ang)
+static int pt_bin(double pt)
+{
+    int b = 0;
+    while (b + 1 < N_PT_BINS && pt >= PT_EDGES[b + 1]) b++;
+    return b;
+}
+
+/* Residuals of one recoil on W sim: |h| / R - pT_V with R the projected
+ * response of the pT_V bin (mean projection of h on the true recoil
+ * direction over the mean pT_V), and dphi. */
+static int residuals(const demo *d, int rc, double *mag, double *ang, double *resp)
 {
     const sample *s = &d->wsim;
     size_t n = s->f.n;
     float *y = malloc(n * 2 * sizeof *y);
+    double num[N_PT_BINS] = {0}, den[N_PT_BINS] = {0};
     if (!y) return cli_fail("demo", "out of memory");
     if (recoil_to_y("demo", n, s->h[rc], s->vgen, y)) {
         free(y);
         return 1;
     }
-    for (size_t i = 0; i < n; i++) mag[i] = y[2 * i] - s->vpt[i], ang[i] = y[2 * i + 1];
+    for (size_t i = 0; i < n; i++) {
+        int b = pt_bin(s->vpt[i]);
+        num[b] += y[2 * i] * cos(y[2 * i + 1]);
+        den[b] += s->vpt[i];
+    }
+    for (int b = 0; b < N_PT_BINS; b++) resp[b] = den[b] > 0 && num[b] > 0 ? num[b] / den[b] : 1.0;
+    for (size_t i = 0; i < n; i++) {
+        mag[i] = y[2 * i] / resp[pt_bin(s->vpt[i])] - s->vpt[i];
+        ang[i] = y[2 * i + 1];
+    }
     free(y);
     return 0;
 }
@@ -82,12 +101,15 @@ static int resolution(demo *d)
     double *mag[RC_N], *ang[RC_N], *scr = malloc(n * sizeof *scr);
     int rc = scr ? 0 : cli_fail("demo", "out of memory");
     for (int r = 0; r < RC_N; r++) mag[r] = malloc(n * sizeof(double)), ang[r] = malloc(n * sizeof(double));
+    double resp[RC_N][N_PT_BINS];
     for (int r = 0; !rc && r < RC_N; r++)
-        rc = (!mag[r] || !ang[r]) ? cli_fail("demo", "out of memory") : residuals(d, r, mag[r], ang[r]);
+        rc = (!mag[r] || !ang[r]) ? cli_fail("demo", "out of memory")
+                                  : residuals(d, r, mag[r], ang[r], resp[r]);
     if (!rc) {
         json_obj(&d->res, "resolution");
         json_nums(&d->res, "pt_edges_gev", PT_EDGES, N_PT_BINS);
-        printf("  resolution on W sim (%zu events), half 68%% widths, bins of pT_V [0,4,10,20,50,inf):\n", n);
+        printf("  resolution on W sim (%zu events): half 68%% widths of |h|/R - pT_V (R: projected "
+               "response of the bin) and of dphi, bins of pT_V [0,4,10,20,50,inf):\n", n);
         for (int r = 0; r < RC_N; r++) {
             double bm[N_PT_BINS], ba[N_PT_BINS], mrms = rms(mag[r], n), arms = rms(ang[r], n);
             binned_w68(d, mag[r], scr, bm);
@@ -97,6 +119,7 @@ static int resolution(demo *d)
             memcpy(scr, ang[r], n * sizeof *scr);
             double aa = w68(scr, n);
             json_obj(&d->res, RC_NAME[r]);
+            json_nums(&d->res, "response", resp[r], N_PT_BINS);
             json_nums(&d->res, "mag_w68_gev", bm, N_PT_BINS);
             json_nums(&d->res, "ang_w68_rad", ba, N_PT_BINS);
             json_num(&d->res, "mag_w68_all_gev", am);
@@ -104,9 +127,10 @@ static int resolution(demo *d)
             json_num(&d->res, "mag_rms_all_gev", mrms);
             json_num(&d->res, "ang_rms_all_rad", arms);
             json_end_obj(&d->res);
-            printf("    %-5s |h|-pT_V: %5.2f %5.2f %5.2f %5.2f %5.2f GeV (all %.2f, RMS %.2f);"
-                   "  dphi: %4.2f %4.2f %4.2f %4.2f %4.2f rad (all %.2f)\n", RC_LABEL[r], bm[0], bm[1],
-                   bm[2], bm[3], bm[4], am, mrms, ba[0], ba[1], ba[2], ba[3], ba[4], aa);
+            printf("    %-5s R: %4.2f %4.2f %4.2f %4.2f %4.2f  |h|/R-pT_V: %5.2f %5.2f %5.2f %5.2f "
+                   "%5.2f GeV (all %.2f)  dphi: %4.2f %4.2f %4.2f %4.2f %4.2f rad (all %.2f)\n",
+                   RC_LABEL[r], resp[r][0], resp[r][1], resp[r][2], resp[r][3], resp[r][4], bm[0],
+                   bm[1], bm[2], bm[3], bm[4], am, ba[0], ba[1], ba[2], ba[3], ba[4], aa);
             if (r != RC_PF) sum_set(d, S_RES_MAG, r == RC_TK ? 0 : 1, am, NAN);
             if (r != RC_PF) sum_set(d, S_RES_ANG, r == RC_TK ? 0 : 1, aa, NAN);
         }

@@ -10,7 +10,7 @@
 static const struct {
     const char *key, *label, *unit;
 } ROWS[S_N] = {
-    {"resolution_mag", "recoil |h| - pT_V resolution (half 68% width)", "GeV"},
+    {"resolution_mag", "recoil |h|/R - pT_V resolution (half 68% width)", "GeV"},
     {"resolution_angle", "recoil angle resolution (half 68% width)", "rad"},
     {"ptw_syst", "pT-W systematic: bias per unit distortion", "MeV"},
     {"z_before", "Z W-like, z-weighted sim - data, before morphing", "MeV"},
