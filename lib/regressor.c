@@ -632,7 +632,10 @@ static wr_status fit_setup(const wr_regressor *r, fit_state *S, const float *X,
     if (n_val && (st = standardised_copy(m, X_val, t_val, n_val, &S->xv, &S->tv))) return st;
     size_t B = (size_t)P->batch_size < n ? (size_t)P->batch_size : n;
     size_t nch = (B + CHUNK_ROWS - 1) / CHUNK_ROWS;
-    if ((st = alloc_slots(S, nch, (B + nch - 1) / nch, d, k, w != NULL))) return st;
+    /* a shorter last batch may use fewer, longer chunks (up to CHUNK_ROWS
+     * rows) than a full one: size the slots for that */
+    size_t slot_rows = B < CHUNK_ROWS ? B : CHUNK_ROWS;
+    if ((st = alloc_slots(S, nch, slot_rows, d, k, w != NULL))) return st;
     S->perm = wr__alloc_array(n, sizeof(size_t), "permutation");
     S->best = wr__alloc_array(mlp.n_params, sizeof(float), "best weights");
     S->adam.mom1 = wr__calloc_array(mlp.n_params, sizeof(float), "Adam moments");

@@ -557,6 +557,20 @@ START_TEST(test_threads_and_early_stop)
     wr_free(b2);
     wr_regressor_free(r1);
     wr_regressor_free(r2);
+    /* a short last batch (920 = 4 x 200 + 120) is split into fewer but
+     * longer chunks than a full one (2 x 100 vs 1 x 120); weights too */
+    {
+        float *Xo, *to;
+        size_t no;
+        wr_regressor *ro = small_fit("batch_size=200 threads=2", &no, &Xo, &to);
+        float *wo = malloc(920 * sizeof(float));
+        for (int i = 0; i < 920; i++) wo[i] = 0.5f + (float)(i % 4);
+        WR_ASSERT_OK(wr_regressor_fit(ro, Xo, 920, 2, to, wo, NULL, 0, NULL, NULL));
+        WR_ASSERT_OK(wr_regressor_set_param(ro, "batch_size", "1000"));
+        WR_ASSERT_OK(wr_regressor_fit(ro, Xo, 920, 2, to, NULL, NULL, 0, NULL, NULL));
+        free(wo); free(Xo); free(to);
+        wr_regressor_free(ro);
+    }
     /* predict from several threads is the same as from one */
     float *X, *t;
     size_t n;
