@@ -219,6 +219,7 @@ def test_worker_killed_mid_computation_is_retried(client, regressor, xy, tmp_pat
     complete and equal."""
     X, _ = xy
     marker = str(tmp_path / "killed-once")
+    pids_before = set(client.run(os.getpid).values())
 
     def kill_once(block, marker=marker):
         import os as _os
@@ -233,3 +234,6 @@ def test_worker_killed_mid_computation_is_retried(client, regressor, xy, tmp_pat
     assert os.path.exists(marker)            # the kill did happen
     np.testing.assert_array_equal(got, regressor.summary(X))
     client.wait_for_workers(2, timeout=120)
+    pids_after = set(client.run(os.getpid).values())
+    assert len(pids_after) == 2 and pids_after != pids_before      # one worker was replaced
+    assert os.getpid() not in pids_before | pids_after
