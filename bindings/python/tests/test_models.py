@@ -26,6 +26,13 @@ def test_forest_fit_predict(forest, xy):
     assert forest.n_features == 3 and forest.n_rounds == 30 and forest.is_fitted
     assert forest.get_params()["max_leaves"] == 8
     np.testing.assert_array_equal(forest.predict_level(X[:10], 0.5), q[:10, 1])
+    # the pinball loss: by hand, and the fit lowers it compared with constant quantiles
+    r = t[:, None].astype(np.float64) - q
+    by_hand = np.mean(r * (np.array([0.1, 0.5, 0.9]) - (r < 0)))
+    assert forest.pinball_loss(X, t) == pytest.approx(by_hand, rel=1e-12)
+    rc = t[:, None] - np.quantile(t, [0.1, 0.5, 0.9])[None, :]
+    assert forest.pinball_loss(X, t) < 0.9 * np.mean(rc * (np.array([0.1, 0.5, 0.9]) - (rc < 0)))
+    assert forest.score(X, t, sample_weight=np.ones(len(t))) == pytest.approx(-by_hand, rel=1e-12)
     with pytest.raises(ValueError, match="levels"):
         forest.predict_level(X[:10], 0.3)
     assert "QuantileForest" in repr(forest)

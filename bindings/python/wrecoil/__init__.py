@@ -7,6 +7,23 @@ and template fits.  This package loads the C library (see ``wrecoil._lib``
 for how it is found: ``$WRECOIL_LIBRARY``, the build tree, the system) and
 raises :class:`Error` when a C call fails.
 
+Modules (the main names are re-exported here):
+
+- ``wrecoil.events``: ``recoil_features``, kinematics (``transverse_mass``,
+  ``wlike_z``, ``boson_from_leptons``, ``recoil_y``, ``wrap_angle``) and
+  CSV(.gz) tables (``read_table``, ``write_table``, ``TableReader``,
+  ``TableWriter``);
+- ``wrecoil.toy``: ``Toy``, the W/Z toy simulation;
+- ``wrecoil.forest``: ``QuantileForest``; ``wrecoil.regressor``:
+  ``Regressor`` and the ``pdf_*`` functions; ``wrecoil.morph``:
+  ``Morpher``; ``wrecoil.tfit``: ``TemplateFit``;
+- ``wrecoil.plots``: PNG figures (needs matplotlib);
+- ``wrecoil.dask``: scale-out with Dask (needs dask, distributed);
+- ``wrecoil.diagnostics``: two-sample tests (needs scikit-learn).
+
+Every model pickles (through its bytes), saves and loads, and is a context
+manager; docs/python.md has the conventions.
+
 >>> import wrecoil
 >>> wrecoil.version()          # version of the loaded C library
 '0.1.0'

@@ -130,6 +130,24 @@ class QuantileForest(Model):
         _predict(h, _lib.ptr(X), n, X.shape[1], _lib.ptr(out))
         return out
 
+    def pinball_loss(self, X, y, sample_weight=None):
+        """Mean (weighted) pinball loss rho_tau(y - q_tau(x)) over the rows
+        and the levels: the loss the forest minimises."""
+        q = self.predict(X).astype(np.float64)
+        y = as_1d(y, np.float64, "y", q.shape[0])
+        tau = self.levels
+        r = y[:, None] - q
+        loss = (r * (tau[None, :] - (r < 0))).mean(axis=1)
+        if sample_weight is None:
+            return float(loss.mean())
+        w = as_1d(sample_weight, np.float64, "sample_weight", q.shape[0])
+        return float(np.sum(w * loss) / np.sum(w))
+
+    def score(self, X, y, sample_weight=None):
+        """Minus the mean pinball loss (larger is better, scikit-learn
+        convention)."""
+        return -self.pinball_loss(X, y, sample_weight)
+
     def predict_level(self, X, tau):
         """Quantile of one of the fitted levels ``tau`` (n,)."""
         lv = self.levels
