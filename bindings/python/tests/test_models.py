@@ -342,3 +342,15 @@ def test_regressor_progress(xy):
     with pytest.raises(ZeroDivisionError):
         r.fit(X[:500], t[:500], progress=lambda *a: 1 / 0)
     assert r.fit_info[0] == 3
+
+
+def test_unfitted_models_pickle_with_their_parameters(xy):
+    X, t = xy
+    f = wrecoil.QuantileForest(levels=[0.25, 0.75], rounds=4, max_leaves=5, threads=1)
+    g = pickle.loads(pickle.dumps(f))
+    assert not g.is_fitted and g.get_params() == f.get_params()
+    np.testing.assert_array_equal(g.levels, [0.25, 0.75])
+    np.testing.assert_array_equal(g.fit(X, t).predict(X), f.fit(X, t).predict(X))
+    r = wrecoil.Regressor(hidden=(5,), family="gauss", epochs=2)
+    r2 = copy.deepcopy(r)
+    assert r2.get_params() == r.get_params() and not r2.is_fitted

@@ -109,3 +109,15 @@ def test_morpher_progress_and_cancel(samples):
     assert ei.value.code == wrecoil.Status.CANCELLED
     np.testing.assert_array_equal(m.apply(z_s, y_s[:, :1]), before)
     assert m.get_forest_params("sim") == "rounds=5"
+
+
+def test_unfitted_morpher_pickles_its_setup():
+    m = wrecoil.Morpher(2, 3, levels=[0.1, 0.5, 0.9], bounds=[(0, "inf"), ("-pi", "pi")],
+                        interpolation="pchip", threads=1)
+    m.set_forest_params({"rounds": 7}, "sim").set_forest_params("max_leaves=4", "data")
+    c = pickle.loads(pickle.dumps(m))
+    assert not c.is_fitted and (c.n_y, c.n_z) == (2, 3)
+    np.testing.assert_array_equal(c.levels, [0.1, 0.5, 0.9])
+    assert c.bounds == m.bounds and c.bounds[1] == pytest.approx((-np.pi, np.pi))
+    assert c.get_forest_params("sim") == "rounds=7" and c.get_forest_params("data") == "max_leaves=4"
+    assert c.get_params() == m.get_params() and c.get_param("interpolation") == "pchip"

@@ -94,6 +94,14 @@ def _rebuild(cls, data):
     return cls.from_bytes(data)
 
 
+def _rebuild_unfitted(cls, args, params, extra):
+    obj = cls(*args)
+    if params:
+        obj._c_set_params(obj._h, params.encode())
+    obj._restore_extra(extra)
+    return obj
+
+
 class Model(_lib.Handle):
     """Base of the model classes.  Subclasses define ``_prefix``,
     ``_param_names`` (the documented parameter keys, for :meth:`get_params`)
@@ -206,11 +214,30 @@ class Model(_lib.Handle):
 
     def __reduce__(self):
         # Pickling goes through the model container: the bytes carry the
-        # parameters and the fitted model.
-        return (_rebuild, (self.__class__, self.to_bytes()))
+        # parameters and the fitted model.  An unfitted model (which the
+        # container cannot hold) pickles as its constructor arguments and
+        # parameters.
+        if self._always_bytes or self.is_fitted:
+            return (_rebuild, (self.__class__, self.to_bytes()))
+        params = " ".join("%s=%s" % (k, self.get_param(k)) for k in self._param_names)
+        return (_rebuild_unfitted, (self.__class__, self._init_args(), params,
+                                    self._extra_state()))
+
+    _always_bytes = False
+
+    def _init_args(self):
+        return ()
+
+    def _extra_state(self):
+        return None
+
+    def _restore_extra(self, extra):
+        pass
 
     def __copy__(self):
-        return self.from_bytes(self.to_bytes())
+        # a new C handle (two Python objects never share one)
+        f, args = self.__reduce__()
+        return f(*args)
 
     def __deepcopy__(self, memo):
         return self.__copy__()

@@ -85,6 +85,9 @@ class QuantileForest(Model):
     def is_fitted(self):
         return self.n_rounds > 0
 
+    def _init_args(self):
+        return (self.levels.tolist(),)
+
     def _repr_extra(self):
         return " levels=%d features=%d rounds=%d" % (self.n_levels, self.n_features,
                                                       self.n_rounds)

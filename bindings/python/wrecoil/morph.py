@@ -103,6 +103,19 @@ class Morpher(Model):
     def is_fitted(self):
         return bool(_is_fitted(self._h))
 
+    def _init_args(self):
+        return (self.n_y, self.n_z, self.levels.tolist())
+
+    def _extra_state(self):
+        return {"bounds": self.bounds, "sim": self.get_forest_params(SIM),
+                "data": self.get_forest_params(DATA)}
+
+    def _restore_extra(self, extra):
+        for j, b in enumerate(extra["bounds"]):
+            self.set_bounds(j, *b)
+        self.set_forest_params(extra["sim"], SIM)
+        self.set_forest_params(extra["data"], DATA)
+
     def _repr_extra(self):
         return " n_y=%d n_z=%d fitted=%s" % (self.n_y, self.n_z, self.is_fitted)
 

@@ -97,6 +97,7 @@ class TemplateFit(Model):
     """
 
     _prefix = "wr_tfit"
+    _always_bytes = True    # an empty template fit is saved as well
     _param_names = ("mass_center", "mass_step", "mass_count", "ref_mass", "ref_width", "width",
                     "width_scaling", "flow", "bootstrap", "seed", "data_sets", "bb_lite", "norm",
                     "interp", "scan_refine", "parabola_window", "threads")
