@@ -70,8 +70,9 @@ extern "C" {
  * time and act at the next fit.
  *
  * Lifecycle: create (binning) -> set parameters -> add_templates /
- * add_data (any number of chunks) -> fit / bootstrap / syst -> read back
- * histograms and scan; save / to_bytes keep the filled histograms.
+ * add_data / add_events (any number of chunks) -> fit / bootstrap / syst
+ * -> read back histograms and scan; save / to_bytes keep the filled
+ * histograms.  Calls marked (const) may run concurrently on one handle.
  */
 typedef struct wr_template_fit wr_template_fit;
 
