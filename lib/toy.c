@@ -419,18 +419,18 @@ WR_API wr_status wr_toy_table(const wr_toy *toy, uint64_t seed, int64_t first,
     if (n == 0) return WR_OK;
     size_t chunk = (size_t)toy->p.chunk;
     int nt = toy_threads(nthreads, n, chunk);
+    wr__pool *pool = nt > 1 ? wr__pool_create(nt) : NULL;
+    if (nt > 1 && !pool) return WR_ERR_NOMEM;
     pu_lib lib;
-    if ((st = pu_lib_build(toy, seed, &lib))) return st;
     scratch sc;
-    if ((st = scratch_init(&sc, nt, FN))) {
-        pu_lib_free(&lib);
+    if ((st = pu_lib_build(toy, seed, pool, &lib))) {
+        wr__pool_free(pool);
         return st;
     }
-    wr__pool *pool = nt > 1 ? wr__pool_create(nt) : NULL;
-    if (nt > 1 && !pool) {
-        scratch_free(&sc);
+    if ((st = scratch_init(&sc, nt, FN))) {
         pu_lib_free(&lib);
-        return WR_ERR_NOMEM;
+        wr__pool_free(pool);
+        return st;
     }
     size_t block = block_size(toy, nt, n);
     for (size_t b = 0; b < n && !st; b += block) {
@@ -544,17 +544,21 @@ WR_API wr_status wr_toy_particles(const wr_toy *toy, uint64_t seed, int64_t firs
     size_t chunk = (size_t)toy->p.chunk;
     size_t nchunks = (n + chunk - 1) / chunk;
     int nt = toy_threads(nthreads, n, chunk);
+    wr__pool *pool = nt > 1 ? wr__pool_create(nt) : NULL;
+    if (nt > 1 && !pool) return WR_ERR_NOMEM;
     pu_lib lib;
-    if ((st = pu_lib_build(toy, seed, &lib))) return st;
     scratch sc;
+    if ((st = pu_lib_build(toy, seed, pool, &lib))) {
+        wr__pool_free(pool);
+        return st;
+    }
     if ((st = scratch_init(&sc, nt, FN))) {
         pu_lib_free(&lib);
+        wr__pool_free(pool);
         return st;
     }
     pchunk *chunks = wr__calloc_array(nchunks ? nchunks : 1, sizeof *chunks, FN);
-    wr__pool *pool = nt > 1 ? wr__pool_create(nt) : NULL;
-    if (!chunks || (nt > 1 && !pool)) {
-        free(chunks);
+    if (!chunks) {
         wr__pool_free(pool);
         scratch_free(&sc);
         pu_lib_free(&lib);

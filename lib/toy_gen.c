@@ -592,22 +592,94 @@ static int lib_vertex(const wr_toy *toy, wr__rng *r, toy_event *scratch, pu_lib 
 }
 
 /* Library vertex v comes from stream 2^63 + v of the seed, apart from the
- * event streams (< 2^53). */
-wr_status pu_lib_build(const wr_toy *toy, uint64_t seed, pu_lib *l)
+ * event streams (< 2^53), so the library does not depend on how its
+ * building is split over threads. */
+typedef struct lib_job {
+    const wr_toy *toy;
+    uint64_t seed;
+    size_t per;   /* vertices per part */
+    pu_lib *parts;
+    int *fail;
+} lib_job;
+
+static void lib_range(void *ctx, size_t begin, size_t end, int tid)
 {
-    memset(l, 0, sizeof *l);
+    lib_job *j = ctx;
+    size_t part = begin / j->per;
     toy_event scratch;
     toy_event_init(&scratch);
-    for (int64_t v = 0; v < toy->p.pu_library; v++) {
+    (void)tid;
+    for (size_t v = begin; v < end; v++) {
         wr__rng r;
-        wr__rng_seed(&r, seed, ((uint64_t)1 << 63) + (uint64_t)v);
-        if (lib_vertex(toy, &r, &scratch, l)) {
-            toy_event_free(&scratch);
-            pu_lib_free(l);
-            return wr__fail(WR_ERR_NOMEM, "toy: out of memory for the pileup library");
+        wr__rng_seed(&r, j->seed, ((uint64_t)1 << 63) + (uint64_t)v);
+        if (lib_vertex(j->toy, &r, &scratch, &j->parts[part])) {
+            j->fail[part] = 1;
+            break;
         }
     }
     toy_event_free(&scratch);
+}
+
+/* Concatenates the parts (in order) into one library. */
+static int lib_concat(pu_lib *l, const pu_lib *parts, size_t nparts)
+{
+    size_t nv = 0, np = 0;
+    for (size_t k = 0; k < nparts; k++) nv += parts[k].nv, np += parts[k].np;
+    memset(l, 0, sizeof *l);
+    if (lib_reserve(l, np)) return -1;
+    REALLOC(l->off, nv + 1);
+    REALLOC(l->npv, nv + 1);
+    REALLOC(l->nown, nv + 1);
+    REALLOC(l->agg, (nv + 1) * LA_N);
+    l->vcap = nv + 1;
+    l->off[0] = 0;
+    for (size_t k = 0; k < nparts; k++) {
+        const pu_lib *q = &parts[k];
+        memcpy(l->npv + l->nv, q->npv, q->nv * sizeof *q->npv);
+        memcpy(l->nown + l->nv, q->nown, q->nv * sizeof *q->nown);
+        memcpy(l->agg + l->nv * LA_N, q->agg, q->nv * LA_N * sizeof *q->agg);
+        memcpy(l->pt + l->np, q->pt, q->np * sizeof *q->pt);
+        memcpy(l->eta + l->np, q->eta, q->np * sizeof *q->eta);
+        memcpy(l->c + l->np, q->c, q->np * sizeof *q->c);
+        memcpy(l->s + l->np, q->s, q->np * sizeof *q->s);
+        memcpy(l->charge + l->np, q->charge, q->np * sizeof *q->charge);
+        for (size_t v = 0; v < q->nv; v++)
+            l->off[l->nv + v + 1] = q->off[v + 1] + (int64_t)l->np;
+        l->nv += q->nv;
+        l->np += q->np;
+    }
+    return 0;
+}
+
+wr_status pu_lib_build(const wr_toy *toy, uint64_t seed, wr__pool *pool, pu_lib *l)
+{
+    memset(l, 0, sizeof *l);
+    size_t nv = (size_t)toy->p.pu_library;
+    if (nv == 0) return WR_OK;
+    /* one part per thread and work item; a single part needs no copy */
+    size_t nparts = pool ? (size_t)wr__pool_threads(pool) * 4 : 1;
+    if (nparts > nv) nparts = nv;
+    size_t per = (nv + nparts - 1) / nparts;
+    nparts = (nv + per - 1) / per;
+    pu_lib *parts = calloc(nparts, sizeof *parts);
+    int *fail = calloc(nparts, sizeof *fail);
+    int bad = !parts || !fail;
+    if (!bad) {
+        lib_job j = {toy, seed, per, parts, fail};
+        wr__pool_for(pool, nv, per, lib_range, &j);
+        for (size_t k = 0; k < nparts; k++) bad |= fail[k];
+        if (!bad && nparts == 1) {
+            *l = parts[0];
+            memset(&parts[0], 0, sizeof parts[0]);
+        } else if (!bad && lib_concat(l, parts, nparts)) {
+            pu_lib_free(l);
+            bad = 1;
+        }
+    }
+    for (size_t k = 0; parts && k < nparts; k++) pu_lib_free(&parts[k]);
+    free(parts);
+    free(fail);
+    if (bad) return wr__fail(WR_ERR_NOMEM, "toy: out of memory for the pileup library");
     return WR_OK;
 }
 

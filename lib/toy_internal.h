@@ -103,9 +103,9 @@ typedef struct pu_lib {
 } pu_lib;
 
 void pu_lib_free(pu_lib *l);
-/* Builds the library of toy->p.pu_library vertices for `seed`.  Sets the
- * error message on failure. */
-wr_status pu_lib_build(const wr_toy *toy, uint64_t seed, pu_lib *l);
+/* Builds the library of toy->p.pu_library vertices for `seed`, spread over
+ * `pool` (NULL: the calling thread).  Sets the error message on failure. */
+wr_status pu_lib_build(const wr_toy *toy, uint64_t seed, wr__pool *pool, pu_lib *l);
 
 /* Particles of one event, struct of arrays; the direction is kept as
  * (cos phi, sin phi) so that the table path needs no trigonometry. */
