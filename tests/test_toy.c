@@ -228,6 +228,34 @@ START_TEST(test_particles_match_table_fresh_pileup)
 }
 END_TEST
 
+/* The pileup library (vertices reused, rotated, mirrored) gives the same
+ * distributions as fresh pileup vertices for every event. */
+START_TEST(test_library_matches_fresh_pileup)
+{
+    wr_toy *lib = make("W", "mc"), *fresh = make("W", "mc");
+    WR_ASSERT_OK(wr_toy_set_param(fresh, "pu_library", "0"));
+    const size_t n = 5000, nc = wr_toy_table_ncols();
+    double *a = table(lib, 41, 0, n, 0), *b = table(fresh, 41, 0, n, 0);
+    const char *cols[] = {"n_vtx", "n_tk", "r_ntnpv", "s_pf", "s_nt", "r_lnt", "pf_x"};
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+        int c = col(cols[k]);
+        double m[2] = {0}, v[2] = {0};
+        for (size_t i = 0; i < n; i++) {
+            m[0] += a[i * nc + c], v[0] += a[i * nc + c] * a[i * nc + c];
+            m[1] += b[i * nc + c], v[1] += b[i * nc + c] * b[i * nc + c];
+        }
+        for (int j = 0; j < 2; j++) m[j] /= n, v[j] = v[j] / n - m[j] * m[j];
+        double z = fabs(m[0] - m[1]) / sqrt((v[0] + v[1]) / n);
+        ck_assert_msg(z < 4.5, "%s: library %g vs fresh %g (%.1f sigma)", cols[k], m[0], m[1], z);
+        /* and the spread agrees to 10 % */
+        ck_assert_msg(fabs(sqrt(v[0] / v[1]) - 1.0) < 0.1, "%s: rms %g vs %g", cols[k],
+                      sqrt(v[0]), sqrt(v[1]));
+    }
+    free(a), free(b);
+    wr_toy_free(lib), wr_toy_free(fresh);
+}
+END_TEST
+
 /* Binned projected response: sum(h . u_true) / sum |h_true| per pT bin. */
 static const double EDGES[6] = {0, 4, 10, 20, 50, 1e30};
 static void responses(const double *tab, size_t n, const char *rx, const char *ry,
@@ -514,6 +542,7 @@ static Suite *toy_suite(void)
     tcase_add_test(tc, test_particles_match_table_w);
     tcase_add_test(tc, test_particles_match_table_z);
     tcase_add_test(tc, test_particles_match_table_fresh_pileup);
+    tcase_add_test(tc, test_library_matches_fresh_pileup);
     tcase_add_test(tc, test_realism_w);
     tcase_add_test(tc, test_z_events);
     tcase_add_test(tc, test_data_differs_from_mc);
