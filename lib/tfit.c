@@ -503,6 +503,7 @@ const double *wr__tfit_slot_D(const wr_template_fit *tf, size_t set,
  * weight per event, scattered per slot. */
 #define TF_KMAX 24
 #define TF_GEMM_WORK 200000.0
+#define TF_GEMV_WORK ((size_t)8000)
 
 /* Poisson(1) cdf as integer thresholds on 32-bit uniforms v (each 64-bit
  * xoshiro output gives two: its high half for replica 2q, its low half for
@@ -771,6 +772,43 @@ static void fill_data_rows(void *vctx, size_t begin, size_t end, int tid)
     (void)tid;
 }
 
+/* Data filled with the templates (wr_tfit_add_events): the events are
+ * already sorted by bin with their bootstrap rows, so every bin is one
+ * matrix-vector product D[slot][bin] += sum_events K[event][slot] w[event]
+ * (chunks below OpenBLAS's threading threshold, as for the templates). */
+static void fill_data_sorted_rows(void *vctx, size_t begin, size_t end, int tid)
+{
+    fill_ctx *c = vctx;
+    for (size_t e = begin; e < end; e++) {
+        if (c->pos[e] < 0) continue;
+        size_t i = c->base + e, p = (size_t)c->pos[e];
+        double w = c->wd[i * c->wd_stride + (c->set - c->set0)];
+        c->dw[p] = w;
+        c->dw2[p] = w * w;
+    }
+    (void)tid;
+}
+
+static void fill_data_runs(void *vctx, size_t begin, size_t end, int tid)
+{
+    fill_ctx *c = vctx;
+    const wr_template_fit *tf = c->tf;
+    const size_t R1 = c->R + 1, B = tf->B;
+    double *D = tf->D + c->set * R1 * B, *D2 = tf->D2 + c->set * B;
+    size_t kv = TF_GEMV_WORK / R1 ? TF_GEMV_WORK / R1 : 1;
+    for (size_t r = begin; r < end; r++) {
+        size_t b = c->run_bin[r], o = c->run_off[r], n = c->run_cnt[r];
+        for (size_t q = 0; q < n; q += kv) {
+            size_t k = n - q < kv ? n - q : kv;
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)k, (int)R1, 1.0,
+                        c->Kd + (o + q) * R1, (int)R1, c->dw + o + q, 1, 1.0,
+                        D + b, (int)B);
+        }
+        for (size_t p = o; p < o + n; p++) D2[b] += c->dw2[p];
+    }
+    (void)tid;
+}
+
 /* Data, per range of slots (each slot owned by one thread, events added
  * in order, so the sums do not depend on the thread count). */
 static void fill_data_slots(void *vctx, size_t begin, size_t end, int tid)
@@ -887,6 +925,11 @@ static wr_status fill_run(fill_ctx *c, size_t n)
             fill_sort(c);
             wr__pool_for(pool, c->nblk, 256, fill_template_rows, c);
             wr__pool_for(pool, c->n_runs, 1, fill_template_bins, c);
+            for (c->set = c->set0; c->set < c->set0 + c->n_sets; c->set++) {
+                wr__pool_for(pool, c->nblk, 256, fill_data_sorted_rows, c);
+                wr__pool_for(pool, c->n_runs, 1, fill_data_runs, c);
+            }
+            continue;
         }
         for (c->set = c->set0; c->set < c->set0 + c->n_sets; c->set++) {
             wr__pool_for(pool, c->nblk, 256, fill_data_rows, c);
