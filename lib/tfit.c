@@ -6,6 +6,9 @@
 
 #include <cblas.h>
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -542,7 +545,7 @@ typedef struct fill_ctx {
     size_t wd_stride, set0, n_sets, set; /* data sets set0 .. +n_sets */
     size_t base, nblk, H, R;
     bool templates, bb;
-    const bw_hyp *hyp;
+    const double *hM2, *hC; /* per grid mass: M^2 and the width term c */
     uint64_t thr[TF_KMAX];
     long *bin, *pos;      /* per event of the block */
     size_t *cnt, *off;    /* per bin (counting sort; NULL for huge binnings) */
@@ -700,26 +703,66 @@ static void fill_draws(void *vctx, size_t begin, size_t end, int tid)
 
 /* Template rows at the sorted positions: Breit-Wigner weights and the
  * bootstrap weights of the stream (seed, event id). */
+/* row[h] = d0 / den_h(s), den_h = (s - M_h^2)^2 + s2 c_h with s2 = s^2
+ * (running width) or 1 (fixed; the product by 1 is exact): the same
+ * operations as bw_den, two masses per SSE2 division where available. */
+static void bw_row(const double *hM2, const double *hC, size_t H, double s,
+                   double s2, double d0, double *row)
+{
+    size_t h = 0;
+#if defined(__SSE2__)
+    const __m128d vs = _mm_set1_pd(s), vs2 = _mm_set1_pd(s2), vd0 = _mm_set1_pd(d0);
+    for (; h + 2 <= H; h += 2) {
+        __m128d d = _mm_sub_pd(vs, _mm_loadu_pd(hM2 + h));
+        __m128d den = _mm_add_pd(_mm_mul_pd(d, d), _mm_mul_pd(vs2, _mm_loadu_pd(hC + h)));
+        _mm_storeu_pd(row + h, _mm_div_pd(vd0, den));
+    }
+#endif
+    for (; h < H; h++) {
+        double d = s - hM2[h];
+        row[h] = d0 / (d * d + s2 * hC[h]);
+    }
+}
+
+/* dst[r] = (double)src[r]: the bootstrap weights as matrix entries. */
+static void u8_to_f64(const uint8_t *src, double *dst, size_t n)
+{
+    size_t r = 0;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    for (; r + 8 <= n; r += 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(src + r));
+        __m128i w = _mm_unpacklo_epi8(b, zero);
+        __m128i lo = _mm_unpacklo_epi16(w, zero), hi = _mm_unpackhi_epi16(w, zero);
+        _mm_storeu_pd(dst + r, _mm_cvtepi32_pd(lo));
+        _mm_storeu_pd(dst + r + 2, _mm_cvtepi32_pd(_mm_srli_si128(lo, 8)));
+        _mm_storeu_pd(dst + r + 4, _mm_cvtepi32_pd(hi));
+        _mm_storeu_pd(dst + r + 6, _mm_cvtepi32_pd(_mm_srli_si128(hi, 8)));
+    }
+#endif
+    for (; r < n; r++) dst[r] = (double)src[r];
+}
+
 static void fill_template_rows(void *vctx, size_t begin, size_t end, int tid)
 {
     fill_ctx *c = vctx;
     const wr_template_fit *tf = c->tf;
     const size_t H = c->H, R1 = c->R + 1;
     const bw_hyp h0 = bw_make(&tf->p, tf->p.ref_mass);
+    const bool running = tf->p.width_mode == TF_WIDTH_RUNNING;
     for (size_t e = begin; e < end; e++) {
         if (c->pos[e] < 0) continue;
         size_t i = c->base + e, p = (size_t)c->pos[e];
         double s = c->m[i] * c->m[i];
         double d0 = (c->w ? c->w[i] : 1.0) * bw_den(&tf->p, h0, s);
         double *row = c->wr + p * H;
-        for (size_t h = 0; h < H; h++) row[h] = d0 / bw_den(&tf->p, c->hyp[h], s);
+        bw_row(c->hM2, c->hC, H, s, running ? s * s : 1.0, d0, row);
         if (c->bb)
             for (size_t h = 0; h < H; h++) c->wr2[p * H + h] = row[h] * row[h];
         /* bootstrap weights as a matrix row: 1 for the nominal slot */
         double *kd = c->Kd + p * R1, *kd2 = c->bb ? c->Kd2 + p * R1 : NULL;
-        const uint8_t *k8 = c->K + e * c->R;
         kd[0] = 1.0;
-        for (size_t r = 0; r < c->R; r++) kd[r + 1] = (double)k8[r];
+        u8_to_f64(c->K + e * c->R, kd + 1, c->R);
         if (kd2)
             for (size_t r = 0; r <= c->R; r++) kd2[r] = kd[r] * kd[r];
     }
@@ -948,11 +991,15 @@ static wr_status fill(wr_template_fit *tf, const double *x, const double *m_gen,
                       const double *w, const uint64_t *ids, size_t n,
                       const double *wd, size_t set0, size_t n_sets)
 {
-    bw_hyp *hyp = NULL;
+    double *hyp = NULL; /* M_h^2 then c_h of every grid mass */
     if (m_gen) {
-        hyp = wr__alloc_array(tf->H, sizeof *hyp, "tfit hypotheses");
+        hyp = wr__alloc_array(2 * tf->H, sizeof *hyp, "tfit hypotheses");
         if (!hyp) return WR_ERR_NOMEM;
-        for (size_t h = 0; h < tf->H; h++) hyp[h] = bw_make(&tf->p, tf->masses[h]);
+        for (size_t h = 0; h < tf->H; h++) {
+            bw_hyp b = bw_make(&tf->p, tf->masses[h]);
+            hyp[h] = b.M2;
+            hyp[tf->H + h] = b.c;
+        }
     }
     bool was_filled = tf->filled;
     wr_status st = ensure_storage(tf);
@@ -961,7 +1008,8 @@ static wr_status fill(wr_template_fit *tf, const double *x, const double *m_gen,
                       .wd = wd, .wd_stride = n_sets, .set0 = set0,
                       .n_sets = n_sets, .H = m_gen ? tf->H : 1,
                       .templates = m_gen != NULL, .bb = tf->bb_stored,
-                      .hyp = hyp, .dst = tf->T, .dst2_nom = tf->T2,
+                      .hM2 = hyp, .hC = hyp ? hyp + tf->H : NULL,
+                      .dst = tf->T, .dst2_nom = tf->T2,
                       .dst2_rep = tf->bb_stored ? tf->T2 : NULL,
                       .stride = tf->B * tf->H};
         st = fill_run(&c, n);
