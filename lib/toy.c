@@ -103,7 +103,7 @@ static const char *const PRESET_Z =
 static const char *const PRESET_DATA =
     "trk_eff=0.90 nh_scale=0.80 ph_res_scale=1.2 pu_mu=28 "
     "ue_dnch=7.6 ue_dnph=3.5 ue_dnnh=0.95 isr_n_extra=0.8 kt_remnant=0.8 "
-    "isr_eta_sigma=1.85 frag_kt=0.75 pu_dnph=1.65";
+    "isr_eta_sigma=1.85 frag_kt=0.75 pu_dnph=1.8 pu_dnnh=0.42 soft_lambda=1.4";
 static const char *const PRESET_W_DATA = "pt_scale=17.8 pt_p=1.474 pt_c=1.650";
 static const char *const PRESET_Z_DATA = "pt_scale=22.17 pt_p=1.444 pt_c=1.760";
 

@@ -378,7 +378,7 @@ static double zscore(const double *a, const double *b, int k)
 START_TEST(test_data_differs_from_mc)
 {
     wr_toy *mc = make("Z", "mc"), *da = make("Z", "data");
-    const size_t n = 40000, nc = wr_toy_table_ncols();
+    const size_t n = 20000, nc = wr_toy_table_ncols();
     double *a = table(mc, 21, 0, n, 0), *b = table(da, 21, 0, n, 0);
     const char *rec[2][2] = {{"pf_x", "pf_y"}, {"tk_x", "tk_y"}};
     for (int which = 0; which < 2; which++) {
