@@ -13,6 +13,12 @@
 #   make install/uninstall   honour PREFIX, LIBDIR, DESTDIR (and INCLUDEDIR,
 #                        BINDIR, DOCDIR, PKGCONFIGDIR)
 #   make abi-update      rewrite tests/abi/symbols.txt after an intended API addition
+#   make fuzz            build the libFuzzer targets (clang, ASan+UBSan, build-fuzz)
+#                        and run each for FUZZ_SECONDS (default 60; FUZZ_JOBS in
+#                        parallel, FUZZ_TARGETS to pick some); docs/robustness.md
+#   make fuzz-replay     replay the committed corpora and crash regressions
+#                        through every target, built with CC (no libFuzzer)
+#   make fuzz-seeds      regenerate the seed corpora fuzz/corpus/* (committed)
 #
 # Another compiler or a separate build tree:  make CC=clang BUILD=build-clang
 
@@ -109,7 +115,7 @@ TSAN_TEST_SRCS := $(sort $(wildcard tests/test_*threads*.c tests/test_*concurren
 TSAN_TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TSAN_TEST_SRCS))
 
 .PHONY: all lib check check-asan check-tsan check-valgrind check-c check-tsan-c bench demo \
-  install uninstall clean distclean abi-update
+  install uninstall clean distclean abi-update fuzz fuzz-build fuzz-bins fuzz-replay fuzz-seeds
 
 all: $(SHLIB) $(BUILD)/libwrecoil.so $(STLIB) $(TOOL)
 
@@ -157,6 +163,9 @@ ASAN_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN_FLAGS="$(ASAN_SAN)" check-c
 	@BUILD=build-asan ASAN=1 sh tests/run_all.sh
+	@echo "== fuzz corpora and regressions under ASan+UBSan"
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN_FLAGS="$(ASAN_SAN)" fuzz-replay
 
 check-tsan-c: $(TSAN_TEST_BINS)
 
@@ -228,8 +237,59 @@ uninstall:
 	  $(DESTDIR)$(INCLUDEDIR)/wrecoil.h
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/wrecoil $(DESTDIR)$(DOCDIR)
 
+# ------------------------------------------------------------------ fuzzing
+# libFuzzer targets fuzz/fuzz_<name>.c.  The library is rebuilt in
+# build-fuzz with clang, -fsanitize=fuzzer-no-link,address,undefined and
+# -fopenmp-simd (the library uses OpenMP for `omp simd` only, so no OpenMP
+# runtime is linked).  Each run starts from the committed seeds
+# fuzz/corpus/<name> and the crash regressions fuzz/regressions/<name>,
+# writes new inputs to build-fuzz/corpus/<name> and crashes to
+# build-fuzz/crashes/<name>/ (fuzz/run.sh).
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+# -Wno-error: another compiler's new warnings must not stop a fuzzing run.
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -Wno-error
+
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPENMP_CFLAGS=-fopenmp-simd \
+	  OPT="-O1 -g -fno-omit-frame-pointer" SAN_FLAGS="$(FUZZ_SAN)" fuzz-bins
+
+fuzz-bins: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fsanitize=fuzzer -Ifuzz -o $@ $< $(STLIB) $(DEP_LIBS)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) sh fuzz/run.sh build-fuzz $(FUZZ_TARGETS)
+
+# The same targets driven by fuzz/standalone.c (a main() that feeds files),
+# built with the configured compiler: `make check` replays every committed
+# input (tests/sh/fuzz_corpus.sh), `make check-asan` does it under ASan.
+FUZZ_REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_NAMES))
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/standalone.c fuzz/fuzz.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -Ifuzz -o $@ $< fuzz/standalone.c $(STLIB) $(DEP_LIBS)
+
+fuzz-replay: $(FUZZ_REPLAY_BINS)
+	@set -e; for t in $(FUZZ_NAMES); do \
+	  dirs="fuzz/corpus/$$t"; \
+	  [ -d fuzz/regressions/$$t ] && dirs="$$dirs fuzz/regressions/$$t"; \
+	  OPENBLAS_NUM_THREADS=1 $(BUILD)/fuzz/replay_$$t $$dirs; \
+	done
+
+$(BUILD)/fuzz/make_seeds: fuzz/make_seeds.c $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(STLIB) $(DEP_LIBS)
+
+fuzz-seeds: $(BUILD)/fuzz/make_seeds
+	OPENBLAS_NUM_THREADS=1 $(BUILD)/fuzz/make_seeds fuzz/corpus
+
 clean:
-	rm -rf build build-asan build-tsan build-clang bench/out demo-out
+	rm -rf build build-asan build-tsan build-clang build-fuzz bench/out demo-out
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure configure~ autom4te.cache pkgconfig/wrecoil.pc
