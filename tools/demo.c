@@ -230,8 +230,8 @@ static void sizes_from_events(demo *d)
     d->n_train = n / 8;
     d->n_zsim = n / 8;
     d->n_ztrain = n / 8;
-    d->n_zsim2 = n / 2;
-    d->n_zdata = n / 2;
+    d->n_zsim2 = 3 * n / 4;
+    d->n_zdata = 3 * n / 4;
 }
 
 static int make_dirs(const char *out)
@@ -249,10 +249,12 @@ int cmd_demo(int argc, char **argv)
     memset(&d, 0, sizeof d);
     d.events = 400000, d.seed = 1, d.threads = 0, d.epochs = 30, d.rounds = 100;
     d.bootstrap = 50, d.out = "demo-out";
+    for (int k = 0; k < S_N; k++)
+        d.sum[k].v[0] = d.sum[k].v[1] = d.sum[k].e[0] = d.sum[k].e[1] = NAN;
     const cli_opt opts[] = {
         {"events", OPT_INT, &d.events, "N",
          "W sim and W data events; W training and Z morpher samples get N/8, the Z "
-         "closure samples (sim, data) N/2 [400000]"},
+         "closure samples (sim, data) 3N/4 [400000]"},
         {"seed", OPT_INT, &d.seed, "S", "seed of the toy samples [1]"},
         {"threads", OPT_INT, &d.threads, "T", "threads, 0 = all cores [0]"},
         {"out", OPT_STR, &d.out, "DIR", "output directory [demo-out]"},

@@ -80,7 +80,7 @@ expect_fail "needs Z events" "$W" train-morph --sim w.csv --data w.csv --out x.w
 "$W" fit-mass --templates w2.csv --data w2.csv --recoil tk --bootstrap 5 --out fm.json \
   --save fm.wtf 2> /dev/null || fail "fit-mass"
 "$W" info fm.wtf | grep -q "template_fit model" || fail "info template fit"
-"$W" syst --in w2.csv --recoil pf --bootstrap 5 --eps -0.1,0,0.1 --out sy.json --quiet 2> /dev/null ||
+"$W" syst --in w2.csv --recoil tk --bootstrap 5 --eps -0.2,0,0.2 --out sy.json --quiet 2> /dev/null ||
   fail "syst"
 $PY - <<'EOF' || fail "fit-mass / syst results"
 import json, math

@@ -7,17 +7,17 @@
 #   - the W closure bias after correction (generator-level reweighting) is
 #     compatible with zero within 2 errors while the bias before is not;
 #   - every bias is finite and has a positive bootstrap error.
-# CLI_DEMO_EVENTS overrides the size (default 40000: ~2 minutes on 2 cores).
+# CLI_DEMO_EVENTS overrides the size (default 160000: 1-2 minutes on 2 cores).
 BUILD=${BUILD:-build}
 W="$PWD/$BUILD/wrecoil"
 PY=/usr/bin/python3
-N=${CLI_DEMO_EVENTS:-40000}
+N=${CLI_DEMO_EVENTS:-160000}
 [ -x "$W" ] || { echo "cli_demo: $W missing (run make)"; exit 1; }
 $PY -c 'import json' 2>/dev/null || PY=python3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export OPENBLAS_NUM_THREADS=1
-if ! "$W" demo --events "$N" --epochs 20 --rounds 60 --out "$T/demo" --threads 2 --no-report \
+if ! "$W" demo --events "$N" --epochs 20 --rounds 60 --bootstrap 40 --out "$T/demo" --threads 2 --no-report \
      --quiet > "$T/demo.txt" 2>&1; then
   cat "$T/demo.txt"
   echo "cli_demo: FAIL: wrecoil demo failed"
