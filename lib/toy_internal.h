@@ -140,8 +140,9 @@ wr_status toy_generate(const wr_toy *toy, const pu_lib *lib, uint64_t seed,
 
 /* Table row of a generated event (wr_toy_table_ncols() doubles). */
 void toy_event_row(const wr_toy *toy, const toy_event *e, int64_t ev, double *row);
-/* Appends the particles of event e (pileup expanded) as floats to the
- * arrays at offset `at` (room for toy_event_nparticles(e)). */
+/* Number of particles of event e with its pileup expanded, and writing
+ * them (floats, phi from atan2) to arrays with room for that many: the hard
+ * interaction first, then pileup vertices 1..n_pu (PV tracks first). */
 size_t toy_event_nparticles(const toy_event *e);
 void toy_event_particles(const toy_event *e, float *pt, float *eta, float *phi,
                          int32_t *charge, int32_t *vtx);
