@@ -158,7 +158,9 @@ WR_API wr_status wr_tfit_add_templates(wr_template_fit *tf, const double *x,
                                        const uint64_t *ids, size_t n);
 
 /** Adds a chunk of n pseudo-data events to data set `set` (< data_sets);
- *  x, w, ids as in wr_tfit_add_templates. */
+ *  x, w, ids as in wr_tfit_add_templates.  Use the template ids for events
+ *  shared with the templates and ids never used there for independent
+ *  events: equal ids share their bootstrap weights. */
 WR_API wr_status wr_tfit_add_data(wr_template_fit *tf, size_t set,
                                   const double *x, const double *w,
                                   const uint64_t *ids, size_t n);
