@@ -22,7 +22,13 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+# scikit-learn's OpenMP threads spin while waiting; on a machine shared with
+# other jobs that makes 2 threads ~10x slower than 1.  Passive waiting (set
+# before sklearn loads OpenMP) and the thread setting measured below keep
+# the reference at its best.  libwrecoil does not use OpenMP.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -40,7 +46,9 @@ LEVELS = [0.01] + [round(0.05 * i, 2) for i in range(1, 20)] + [0.99]
 BOUNDS = "0:inf,-pi:pi"
 # Forest settings shared by libwrecoil and the reference: the forest's
 # defaults (100 rounds, 31 leaves, learning rate 0.1, 255 bins).
-ROUNDS, LEAVES, LR, MIN_LEAF = 100, 31, 0.1, 20
+ROUNDS = int(os.environ.get("WR_MORPH_BENCH_ROUNDS", "100"))
+LEAVES, LR, MIN_LEAF = 31, 0.1, 20
+FOREST_KV = f"rounds={ROUNDS} max_leaves={LEAVES} learning_rate={LR} min_samples_leaf={MIN_LEAF}"
 PT_BINS = [0, 4, 10, 20, 50, np.inf]
 TMP = tempfile.mkdtemp(prefix="wr_morph_bench_")
 
@@ -94,7 +102,7 @@ def wrecoil_morph(sim, data, apply_zy, repeat=1, params=""):
             f"sim_z={f32file('zs', zs)}", f"sim_y={f32file('ys', ys)}", f"n_sim={len(zs)}",
             f"data_z={f32file('zd', zd)}", f"data_y={f32file('yd', yd)}", f"n_data={len(zd)}",
             f"apply_z={f32file('za', za)}", f"apply_y={f32file('ya', ya)}", f"n_apply={len(za)}",
-            f"out_y={out}", f"bounds={BOUNDS}", f"repeat={repeat}",
+            f"out_y={out}", f"bounds={BOUNDS}", f"repeat={repeat}", f"forest={FOREST_KV}",
             f"params=threads={THREADS} {params}"]
     _, text = common.run(args)
     res = {k: float(v) for k, v in (line.split("=", 1) for line in text.split())}
@@ -169,15 +177,38 @@ class ReferenceMorpher:
         return qd[r, k] + frac * (qd[r, k + 1] - qd[r, k])
 
 
+def reference_threads(sim):
+    """The reference's faster thread setting (1 or 2), from one model."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+    t = ReferenceMorpher.to_t(sim[1])[:, 0]
+    best = (np.inf, 1)
+    for th in (1, 2):
+        with threadpool_limits(th):
+            t0 = time.perf_counter()
+            HistGradientBoostingRegressor(
+                loss="quantile", quantile=0.5, max_iter=ROUNDS, learning_rate=LR,
+                max_leaf_nodes=LEAVES, min_samples_leaf=MIN_LEAF, early_stopping=False,
+                random_state=0).fit(sim[0], t)
+            dt = time.perf_counter() - t0
+        print(f"reference: one model with {th} thread(s): {dt:.2f} s")
+        best = min(best, (dt, th))
+    return best[1]
+
+
 def reference_morph(sim, data, apply_zy):
+    from threadpoolctl import threadpool_limits
+    threads = reference_threads(sim)
     ref = ReferenceMorpher(LEVELS)
-    t0 = time.perf_counter()
-    ref.fit(sim[0], sim[1], data[0], data[1])
-    t_fit = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    y = ref.apply(*apply_zy)
-    t_apply = time.perf_counter() - t0
-    return y, t_fit, t_apply
+    with threadpool_limits(threads):
+        t0 = time.perf_counter()
+        ref.fit(sim[0], sim[1], data[0], data[1])
+        t_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        y = ref.apply(*apply_zy)
+        t_apply = time.perf_counter() - t0
+    print(f"reference ({threads} thread(s)): fit {t_fit:.1f} s, apply {t_apply:.2f} s")
+    return y, t_fit, t_apply, threads
 
 
 # ------------------------------------------------------------- quality
@@ -251,9 +282,11 @@ def toy_suite(metrics):
         sel = lambda s: (s[0][s[2][rec]], s[1][rec][s[2][rec]])  # noqa: E731
         fit_s, fit_d, test_s, test_d = sel(sims), sel(datas), sel(simt), sel(datat)
         y_wr, t_fit, t_apply = wrecoil_morph(fit_s, fit_d, test_s)
+        print(f"libwrecoil {rec.upper()} ({THREADS} threads): fit {t_fit:.1f} s, apply {t_apply:.2f} s")
         morphed = {"after": y_wr}
         if rec == "pf":
-            y_ref, r_fit, r_apply = reference_morph(fit_s, fit_d, test_s)
+            y_ref, r_fit, r_apply, r_threads = reference_morph(fit_s, fit_d, test_s)
+            metrics["reference_threads"] = r_threads
             morphed["after_reference"] = y_ref
             metrics["fit_s"] = t_fit
             metrics["apply_s"] = t_apply
@@ -312,7 +345,8 @@ def generator_suite(metrics):
 def main():
     metrics = {}
     t0 = time.perf_counter()
-    generator_suite(metrics)
+    if os.environ.get("WR_MORPH_BENCH_GENERATOR", "1") != "0":
+        generator_suite(metrics)
     toy_suite(metrics)
     metrics["bench_wall_s"] = time.perf_counter() - t0
     common.write("morph", metrics)
