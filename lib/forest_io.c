@@ -4,6 +4,7 @@
  * neither read out of bounds nor make a tree walk loop. */
 #include "forest.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,33 @@ static wr_status read_groups(wr__reader *r, wr__qf_model *m)
     return wr__r_status(r, "forest groups", false);
 }
 
+/* Predictions are init + the sum of one leaf per tree, accumulated in double
+ * and returned as float: a model whose worst case leaves the float range
+ * (a finite init or leaf sum beyond FLT_MAX) would predict infinities, so
+ * it is refused at load time. */
+static wr_status check_score_range(const wr__qf_model *m)
+{
+    for (size_t g = 0; g < m->n_groups; g++) {
+        const wr__qf_group *gr = &m->groups[g];
+        size_t width = gr->q1 - gr->q0;
+        for (size_t q = gr->q0; q < gr->q1; q++) {
+            double bound = fabs(m->init[q]);
+            for (size_t k = 0; k < gr->n_trees && bound <= FLT_MAX; k++) {
+                const wr__qf_tree *t = &gr->trees[k];
+                float mx = 0.0f;
+                for (uint32_t l = 0; l < t->n_leaves; l++) {
+                    float v = fabsf(t->values[(size_t)l * width + (q - gr->q0)]);
+                    if (v > mx) mx = v;
+                }
+                bound += mx;
+            }
+            if (!(bound <= FLT_MAX))
+                return bad("scores can leave the float range at level", q, g);
+        }
+    }
+    return WR_OK;
+}
+
 static wr_status read_header(wr__reader *r, wr__qf_params *p, double **levels,
                              size_t *Q, size_t *d)
 {
@@ -305,6 +333,7 @@ wr_status wr__qf_read(wr__reader *r, wr__qf_params *p, double **levels,
         }
     }
     if (st == WR_OK) st = wr__r_status(r, "forest payload", true);
+    if (st == WR_OK) st = check_score_range(m);
     if (st == WR_OK) st = wr__qf_compile(m);
     if (st != WR_OK) {
         wr__qf_model_free(m);

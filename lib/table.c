@@ -245,6 +245,15 @@ static wr_status parse_header(wr_table_reader *r, char *s, char *e)
             snprintf(msg, sizeof msg, "column %zu has an empty name", j + 1);
             return header_error(r, msg);
         }
+        for (const char *c = a; c < b; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                /* NUL would truncate the name; other control bytes make
+                 * names that cannot be written back */
+                char msg[96];
+                snprintf(msg, sizeof msg, "column %zu: control byte 0x%02x in the name",
+                         j + 1, (unsigned)(unsigned char)*c);
+                return header_error(r, msg);
+            }
         numeric += parse_double(a, b, &v) == 0;
         r->names[j] = strndup(a, (size_t)(b - a));
         if (!r->names[j]) return wr__fail(WR_ERR_NOMEM, "out of memory reading a header");
@@ -661,19 +670,38 @@ static wr_status writer_header(wr_table_writer *w, const char *const *names)
     return WR_OK;
 }
 
-/* Column names must be non-empty, unique, without ',', quotes or line
- * breaks, so the file reads back as written. */
+static int has_control_byte(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
+/* Column names must be non-empty, unique, without ',', quotes, control
+ * bytes or outer blanks, and not all numbers, so the file reads back as
+ * written (the reader trims blanks and takes a line of numbers for data). */
 static wr_status check_names(const char *fn, const char *const *names, size_t n)
 {
+    size_t numeric = 0;
     for (size_t j = 0; j < n; j++) {
         if (!names[j])
             return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'names[%zu]' is NULL", fn, j);
-        if (!names[j][0] || strpbrk(names[j], ",\"\r\n") ||
-            names[j][0] == ' ' || names[j][strlen(names[j]) - 1] == ' ')
+        size_t len = strlen(names[j]);
+        if (!len || strpbrk(names[j], ",\"") || has_control_byte(names[j]) ||
+            names[j][0] == ' ' || names[j][len - 1] == ' ')
             return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'names[%zu]' = '%s': "
                             "a column name must be non-empty, without commas, "
-                            "quotes, line breaks or outer blanks", fn, j, names[j]);
+                            "quotes, line breaks, control bytes or outer blanks",
+                            fn, j, names[j]);
+        char *copy = strdup(names[j]);
+        double v;
+        if (!copy) return wr__fail(WR_ERR_NOMEM, "%s: out of memory", fn);
+        numeric += parse_double(copy, copy + len, &v) == 0;
+        free(copy);
     }
+    if (n && numeric == n)
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: every column name is a number "
+                        "(the file would read as having no header)", fn);
     size_t i = 0, k = 0;
     wr_status st = find_duplicate(names, n, &i, &k);
     if (st) return st;
