@@ -49,6 +49,7 @@ except ImportError as e:  # pragma: no cover
 
 N = int(float(os.environ.get("WR_DASK_BENCH_N", "200000")))
 CHUNK = int(float(os.environ.get("WR_DASK_BENCH_CHUNK", "25000")))
+TOY_CHUNK = 5000      # ~600 particles an event: 60 MB of particles per toy task
 REPEAT = 3
 
 
@@ -83,9 +84,11 @@ def on_cluster(n_workers, reg, toy):
         client.wait_for_workers(n_workers)
 
         t0 = time.perf_counter()        # once: the toy is the slow part
-        X = wd.toy_features(toy, N, seed=7, chunk=CHUNK).persist()
+        X = wd.toy_features(toy, N, seed=7, chunk=TOY_CHUNK).persist()
         distributed.wait(X)
         t_toy = time.perf_counter() - t0
+        X = X.rechunk((CHUNK, X.shape[1])).persist()
+        distributed.wait(X)
 
         def apply():
             # a new key name each time: nothing is reused from the last run

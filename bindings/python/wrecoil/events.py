@@ -194,6 +194,31 @@ _w_write_d = _lib.fn("wr_table_writer_write_double", STATUS, [HANDLE, f64p, c_si
 _w_close = _lib.fn("wr_table_writer_close", STATUS, [HANDLE])
 
 
+def take_array(p, shape, dtype):
+    """Moves a buffer the library allocated (c_void_p or address) into a
+    new numpy array of ``shape`` and ``dtype`` (one copy) and releases it
+    with wr_free."""
+    addr = p.value if isinstance(p, c_void_p) else p
+    try:
+        out = np.empty(shape, dtype=dtype)
+    except MemoryError:
+        _lib._wr_free(addr)
+        if isinstance(p, c_void_p):
+            p.value = None
+        raise
+    try:
+        if out.nbytes:
+            if not addr:
+                raise _lib.Error(_lib.Status.INTERNAL, "NULL buffer for %d bytes" % out.nbytes)
+            ctypes.memmove(out.ctypes.data, addr, out.nbytes)
+    finally:
+        if addr:
+            _lib._wr_free(addr)
+            if isinstance(p, c_void_p):
+                p.value = None      # released: never freed twice
+    return out
+
+
 def _names_array(names):
     if isinstance(names, str):
         names = [names]
@@ -297,10 +322,7 @@ def read_table(path, columns=None, dtype=np.float64, as_frame=False):
     rows = c_size_t()
     fn = _t_read_f if dt == np.float32 else _t_read_d
     fn(_lib.cpath(path), arr, n, ctypes.byref(buf), ctypes.byref(rows))
-    nbytes = rows.value * n * dt.itemsize
-    data = _lib.take_buffer(buf, nbytes)
-    out = np.frombuffer(data, dtype=dt).reshape(rows.value, n).copy() if nbytes else \
-        np.empty((rows.value, n), dt)
+    out = take_array(buf, (rows.value, n), dt)
     if as_frame:
         import pandas as pd
         return pd.DataFrame(out, columns=columns)

@@ -51,10 +51,11 @@ def truth_columns():
     return tuple(_truth_colname(i).decode() for i in range(_truth_ncols()))
 
 
+from .events import take_array as _take  # noqa: E402
+
+
 def _take_array(p, n, dtype):
-    nbytes = n * np.dtype(dtype).itemsize
-    data = _lib.take_buffer(p, nbytes)
-    return np.frombuffer(data, dtype=dtype).copy() if nbytes else np.empty(0, dtype)
+    return _take(p, (n,), dtype)
 
 
 def _check_seed(seed, first, n):
@@ -183,8 +184,14 @@ class Toy(_lib.Handle):
                 _lib._wr_free(p.value)
             raise
         m = int(off[-1])
-        pt, eta, phi = (_take_array(p, m, np.float32) for p in ptrs[:3])
-        charge, vtx = (_take_array(p, m, np.int32) for p in ptrs[3:])
+        try:
+            pt, eta, phi = [_take_array(p, m, np.float32) for p in ptrs[:3]]
+            charge, vtx = [_take_array(p, m, np.int32) for p in ptrs[3:]]
+        finally:
+            for p in ptrs:          # whatever was not taken yet (after a MemoryError)
+                if p.value:
+                    _lib._wr_free(p.value)
+                    p.value = None
         return Particles(off, pt, eta, phi, charge, vtx, truth)
 
     def gen_density(self, pt, pl):
