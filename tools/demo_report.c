@@ -60,9 +60,32 @@ static void print_table(const demo *d)
     }
 }
 
+/* Bootstrap error over the size of the effects the table compares. */
+static const int EFFECT_ROWS[3] = {S_PTW, S_W_BEFORE, S_Z_BEFORE};
+
+static void print_precision(const demo *d)
+{
+    printf("  bootstrap error / effect (target <= 1/3):");
+    for (int k = 0; k < 3; k++) {
+        const summary_row *r = &d->sum[EFFECT_ROWS[k]];
+        if (!r->have) continue;
+        printf("  %s %.2f (TK), %.2f (MNPk)", ROWS[EFFECT_ROWS[k]].key, r->e[0] / fabs(r->v[0]),
+               r->e[1] / fabs(r->v[1]));
+    }
+    printf("\n");
+}
+
 static void summary_json(demo *d)
 {
     json *j = &d->res;
+    json_obj(j, "error_over_effect");
+    for (int k = 0; k < 3; k++) {
+        const summary_row *r = &d->sum[EFFECT_ROWS[k]];
+        if (!r->have) continue;
+        double q[2] = {r->e[0] / fabs(r->v[0]), r->e[1] / fabs(r->v[1])};
+        json_nums(j, ROWS[EFFECT_ROWS[k]].key, q, 2);
+    }
+    json_end_obj(j);
     json_arr(j, "summary");
     for (int k = 0; k < S_N; k++) {
         const summary_row *r = &d->sum[k];
@@ -172,6 +195,7 @@ int demo_report(demo *d)
 {
     double secs = cli_now() - d->t0;
     print_table(d);
+    print_precision(d);
     summary_json(d);
     json_num(&d->res, "run_seconds", secs);
     json_end_obj(&d->res);

@@ -54,11 +54,11 @@ def figures(out, plots, res):
         P.pit_histogram, {"ln_e1": t["pit_ln_e1"], "e2s": t["pit_e2s"]}, title="PIT")
 
     r = load_csv(os.path.join(pd, "resolution.csv"))
-    bins = np.array([0, 4, 10, 20, 50, max(100.0, float(np.max(r["pt"])) + 1)])
-    add("resolution_mag.png", "Recoil magnitude resolution (half 68% width of |h| - pT_V) vs "
-        "pT_V on W sim.", P.resolution_vs_pt, r["pt"],
+    bins = np.array([0, 4, 10, 20, 50, 100])
+    add("resolution_mag.png", "Recoil magnitude resolution vs pT_V on W sim: half 68% width of "
+        "|h|/R - pT_V, R the projected response of the bin (pT_V > 100 GeV not drawn).", P.resolution_vs_pt, r["pt"],
         {"TK": r["mag_tk"], "PF": r["mag_pf"], "MNPk": r["mag_mnpk"]}, bins,
-        ylabel="|h| - pT_V: half 68% width (GeV)", title="recoil magnitude")
+        ylabel="|h|/R - pT_V: half 68% width (GeV)", title="recoil magnitude")
     add("resolution_angle.png", "Recoil angle resolution (half 68% width of dphi) vs pT_V.",
         P.resolution_vs_pt, r["pt"],
         {"TK": r["ang_tk"], "PF": r["ang_pf"], "MNPk": r["ang_mnpk"]}, bins,
@@ -75,8 +75,11 @@ def figures(out, plots, res):
             "with the pT_V distortion eps = %g." % (lab, p["data_eps"]), P.mt_templates,
             np.array(p["edges"]), tpl, np.array(p["data"]), title="MT with the %s recoil" % lab)
         if "scan_mass" in p:
-            add("scan_%s.png" % rc, "Likelihood scan and parabola of that fit (%s)." % lab,
-                P.likelihood_scan, np.array(p["scan_mass"]), np.array(p["scan_m2lnl"]),
+            sm, sl = np.array(p["scan_mass"]), np.array(p["scan_m2lnl"])
+            near = sl - sl.min() < 16  # the region of the parabola (4 sigma)
+            add("scan_%s.png" % rc, "Likelihood scan near its minimum and the fitted parabola "
+                "(%s, pseudo-data with eps = %g)." % (lab, p["data_eps"]),
+                P.likelihood_scan, sm[near], sl[near],
                 mass=p["fit_mass"], width=p["fit_width"], true_mass=p["true_mass"],
                 title="likelihood scan, %s, eps = %g" % (lab, p["data_eps"]))
     add("bias_vs_distortion.png", "Bias on M_W vs the size of the pT_V distortion, TK and MNPk "
