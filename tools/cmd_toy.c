@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK 65536
+#define CHUNK 65536 /* events per table chunk */
+#define PCHUNK 2048 /* events per particle chunk (~300k particles) */
 
 /* ------------------------------------------------------------------ toy */
 typedef struct {
@@ -18,7 +19,7 @@ static int toy_particles(const char *cmd, const wr_toy *toy, const toy_args *a,
 {
     size_t n = (size_t)a->events;
     for (size_t done = 0; done < n;) {
-        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        size_t k = n - done < PCHUNK ? n - done : PCHUNK;
         int64_t *off = malloc((k + 1) * sizeof *off);
         float *pt = NULL, *eta = NULL, *phi = NULL;
         int32_t *q = NULL, *vtx = NULL;
@@ -29,16 +30,25 @@ static int toy_particles(const char *cmd, const wr_toy *toy, const toy_args *a,
             return cli_fail_wr(cmd, "generating particles");
         }
         size_t np = (size_t)off[k];
-        double *rows = malloc((np ? np : 1) * 6 * sizeof *rows);
+        /* floats (7-9 digits) keep the file small; event numbers stay exact
+         * in a float below 2^24, doubles beyond */
+        int dbl = a->first + (int64_t)n > (1 << 24);
+        size_t es = dbl ? sizeof(double) : sizeof(float);
+        void *rows = malloc((np ? np : 1) * 6 * es);
         int rc = rows ? 0 : cli_fail(cmd, "out of memory");
         for (size_t e = 0; !rc && e < k; e++)
             for (int64_t p = off[e]; p < off[e + 1]; p++) {
-                double *r = rows + (size_t)p * 6;
-                r[0] = (double)(a->first + (int64_t)(done + e));
-                r[1] = pt[p], r[2] = eta[p], r[3] = phi[p], r[4] = q[p], r[5] = vtx[p];
+                double r[6] = {(double)(a->first + (int64_t)(done + e)), pt[p], eta[p], phi[p],
+                               q[p], vtx[p]};
+                for (int c = 0; c < 6; c++) {
+                    if (dbl) ((double *)rows)[(size_t)p * 6 + (size_t)c] = r[c];
+                    else ((float *)rows)[(size_t)p * 6 + (size_t)c] = (float)r[c];
+                }
             }
-        if (!rc && np && wr_table_writer_write_double(w, rows, np))
-            rc = cli_fail_wr(cmd, "writing '%s'", a->particles);
+        wr_status st = WR_OK;
+        if (!rc && np)
+            st = dbl ? wr_table_writer_write_double(w, rows, np) : wr_table_writer_write_float(w, rows, np);
+        if (st) rc = cli_fail_wr(cmd, "writing '%s'", a->particles);
         free(rows), free(off);
         wr_free(pt), wr_free(eta), wr_free(phi), wr_free(q), wr_free(vtx);
         if (rc) return rc;
