@@ -132,8 +132,11 @@ static inline float fast_expm1_neg(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float q = p * r * r + r;
-    union { float f; int32_t i; } s;
-    s.i = ((int32_t)n + 127) << 23;
+    /* 2^n from the bits of t = 1.5 * 2^23 + n (no float-to-int
+     * conversion, unsigned shifts: defined even for NaN input) */
+    union { float f; uint32_t u; } tb, s;
+    tb.f = t;
+    s.u = (tb.u - 0x4B400000u + 127u) << 23;
     return s.f * q + (s.f - 1.0f);
 }
 

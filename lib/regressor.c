@@ -764,8 +764,19 @@ static wr_status predict_params(const char *fn, const wr_regressor *r,
     if (n == 0) return WR_OK;
     eval_ctx c = {.m = r->fit, .theta = r->fit->theta, .X = X, .n = n, .params = params};
     wr_status st = eval_run(&c, (int)r->par.threads);
-    if (st) wr__error_prefix(fn);
-    return st;
+    if (st) {
+        wr__error_prefix(fn);
+        return st;
+    }
+    /* finite inputs can still overflow the network (features many orders
+     * of magnitude outside the training range): report, do not return inf */
+    size_t k = wr_pdf_n_params(r->fit->family);
+    for (size_t i = 0; i < n * k; i++)
+        if (!isfinite(params[i]))
+            return wr__fail(WR_ERR_NUMERICAL, "%s: row %zu of 'X' gives non-finite pdf "
+                            "parameters (features far outside the training range?)",
+                            fn, i / k);
+    return WR_OK;
 }
 
 WR_API wr_status wr_regressor_predict(const wr_regressor *r, const float *X,

@@ -508,6 +508,10 @@ START_TEST(test_bad_input)
     WR_ASSERT_FAILS(wr_regressor_pit(r, Xs, 4, 2, tn, out), WR_ERR_INVALID_ARG);
     double nll;
     WR_ASSERT_FAILS(wr_regressor_nll(r, Xs, 0, 2, ts, NULL, &nll), WR_ERR_INVALID_ARG);
+    /* finite but absurd features overflow the network: a clear error */
+    float Xhuge[4] = {1e38f, -1e38f, 3e38f, 3e38f};
+    WR_ASSERT_FAILS(wr_regressor_predict(r, Xhuge, 2, 2, out, 4), WR_ERR_NUMERICAL);
+    ck_assert_ptr_nonnull(strstr(wr_last_error(), "row"));
 
     /* cancellation: the handle keeps its previous model, byte for byte */
     void *before, *after;
