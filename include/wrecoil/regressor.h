@@ -204,7 +204,8 @@ WR_API wr_status wr_regressor_fit_info(const wr_regressor *r, int *epochs_run,
  * The pdf parameters for n events: params is n x k, k =
  * wr_pdf_n_params(wr_regressor_family(r)), in the units of t (feed them to
  * the wr_pdf_* functions).  X is n x d with d the fitted feature count.
- * (const, thread-safe on a fitted handle)
+ * WR_ERR_NUMERICAL (naming the row) if finite but absurd features
+ * overflow the network.  (const, thread-safe on a fitted handle)
  */
 WR_API wr_status wr_regressor_predict(const wr_regressor *r, const float *X,
                                       size_t n, size_t d, double *params,
