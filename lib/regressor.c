@@ -349,7 +349,6 @@ typedef struct train {
     double wscale;
     const float *theta;
     slot *slots;
-    size_t n_slots;
 } train;
 
 static void train_chunk(void *vctx, size_t begin, size_t end, int tid)
@@ -375,7 +374,7 @@ static void train_chunk(void *vctx, size_t begin, size_t end, int tid)
 /* Everything fit allocates, freed in one place. */
 typedef struct fit_state {
     model *m;
-    float *xs, *ts, *xv, *tv, *best, *g_sum;
+    float *xs, *ts, *xv, *tv, *best;
     size_t *perm;
     slot *slots;
     size_t n_slots;
@@ -391,7 +390,6 @@ static void fit_state_free(fit_state *S)
     free(S->xv);
     free(S->tv);
     free(S->best);
-    free(S->g_sum);
     free(S->perm);
     for (size_t i = 0; S->slots && i < S->n_slots; i++) {
         free(S->slots[i].x);
@@ -685,7 +683,7 @@ static wr_status fit_loop(const wr_regressor *r, fit_state *S, size_t n,
     const reg_params *P = &r->par;
     model *m = S->m;
     train T = {.m = m, .mlp = &m->mlp, .d = m->d, .xs = S->xs, .ts = S->ts, .w = w, .perm = S->perm,
-               .slots = S->slots, .n_slots = S->n_slots};
+               .slots = S->slots};
     wr__rng rng;
     wr__rng_seed(&rng, (uint64_t)P->seed, 1);
     stopper E = {INFINITY, INFINITY, P->lr, 0, 0};
