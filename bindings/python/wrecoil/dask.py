@@ -379,7 +379,10 @@ def _toy_features_block(toy, seed, first, n, nthreads, with_targets):
 def _toy_blocks(fn, toy, n, seed, first, chunk, ncols, dtype, nthreads, *extra):
     if not isinstance(toy, Toy):
         raise TypeError("toy: expected a wrecoil.Toy")
-    toy_d = dask.delayed(toy, pure=True)  # one key: the process and its knobs
+    # The toy (its process and knobs, ~1 kB pickled) is embedded in every
+    # task rather than made one key: the tasks then have no dependency and
+    # the scheduler spreads them over all workers from the start.
+    toy_d = toy
     blocks = []
     start = int(first)
     for c in _chunks(n, chunk):
