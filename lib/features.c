@@ -3,19 +3,18 @@
  * reconstructed particles.
  *
  * Everything is accumulated in double precision per event; only the final
- * values are rounded to float.  Events are independent, so the batch is
- * split over threads by event with wr__parallel_for; each thread owns a
- * small hash table to count the pileup vertices (n_vtx). */
-#include "core.h"
+ * values are rounded to float.  The features follow from an event's sums by
+ * wr__event_features (lib/features_int.h), which the toy's event table shares.
+ * Events are independent, so the batch is split over threads by event with
+ * wr__parallel_for; each thread owns a small hash table to count the pileup
+ * vertices (n_vtx). */
+#include "features_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FN "wr_recoil_features"
-
-/* Charged-pion mass (GeV, PDG): the mass hypothesis for every track in m_TK. */
-static const double PION_MASS = 0.13957039;
 
 /* ------------------------------------------------------------ vertex count */
 
@@ -45,17 +44,7 @@ static int vtx_set_add(vtx_set *s, size_t mask, int32_t id)
 
 /* ------------------------------------------------------------- per event */
 
-/* Sums of one event, accumulated in double. */
-typedef struct event_sums {
-    double tk_x, tk_y, tk_sumpt, tk_lead_pt, tk_lead_phi;
-    double tk_e, tk_px, tk_py, tk_pz; /* TK 4-vector, pion mass */
-    double pf_x, pf_y, pf_sumpt;
-    double np_x, np_y; /* NTNPV, summed directly (no PF - TK cancellation) */
-    double nt_x, nt_y, nt_sumpt, nt_lead_pt;
-    int64_t n_tk, n_nt, n_vtx;
-} event_sums;
-
-static void accumulate(event_sums *e, const float *pt, const float *eta,
+static void accumulate(wr__event_sums *e, const float *pt, const float *eta,
                        const float *phi, const int32_t *charge,
                        const int32_t *vtx, size_t n, vtx_set *vs)
 {
@@ -78,7 +67,6 @@ static void accumulate(event_sums *e, const float *pt, const float *eta,
             e->nt_x += px;
             e->nt_y += py;
             e->nt_sumpt += p;
-            e->n_nt++;
             if (p > e->nt_lead_pt) e->nt_lead_pt = p;
         } else if (vtx[k] == 0) {
             /* pz = pt sinh(eta), |p| = pt cosh(eta) from one exp() */
@@ -88,10 +76,8 @@ static void accumulate(event_sums *e, const float *pt, const float *eta,
             e->tk_x += px;
             e->tk_y += py;
             e->tk_sumpt += p;
-            e->tk_px += px;
-            e->tk_py += py;
             e->tk_pz += pz;
-            e->tk_e += sqrt(pabs * pabs + PION_MASS * PION_MASS);
+            e->tk_e += wr__pion_energy(pabs);
             if (e->n_tk == 0 || p > e->tk_lead_pt) {
                 e->tk_lead_pt = p;
                 e->tk_lead_phi = f;
@@ -101,13 +87,6 @@ static void accumulate(event_sums *e, const float *pt, const float *eta,
             e->n_vtx += vtx_set_add(vs, mask, vtx[k]);
         }
     }
-}
-
-/* |h_TK|; 0 means no TK recoil (no PV track, or an exact cancellation),
- * which flags the event. */
-static double tk_magnitude(const event_sums *e)
-{
-    return hypot(e->tk_x, e->tk_y);
 }
 
 /* dphi(A, B) of the contract: phi_B - phi_A wrapped to (-pi, pi]. */
@@ -129,9 +108,15 @@ static double log_ratio(double a, double b)
     return a > 0.0 ? log(a / b) : 0.0;
 }
 
-static void event_features(const event_sums *e, float *f)
+int wr__event_features(const wr__event_sums *e, const double *htrue, double *f)
 {
-    double h_tk = tk_magnitude(e);
+    memset(f, 0, (WR_N_FEATURES + (htrue ? 2 : 0)) * sizeof *f);
+    f[WR_F_S_NT] = collimation(e->nt_x, e->nt_y, e->nt_sumpt);
+    f[WR_F_S_PF] = collimation(e->pf_x, e->pf_y, e->pf_sumpt);
+    f[WR_F_N_TK] = (double)e->n_tk;
+    f[WR_F_N_VTX] = (double)e->n_vtx;
+    double h_tk = hypot(e->tk_x, e->tk_y);
+    if (!(h_tk > 0.0)) return 0; /* no TK recoil: TK-dependent values stay 0 */
     double phi_tk = atan2(e->tk_y, e->tk_x);
     double h_ntnpv = hypot(e->np_x, e->np_y);
     /* A vanishing NTNPV vector has no direction: take TK's, so that
@@ -139,31 +124,29 @@ static void event_features(const event_sums *e, float *f)
     double phi_ntnpv = h_ntnpv > 0.0 ? atan2(e->np_y, e->np_x) : phi_tk;
     double phi_pf = atan2(e->pf_y, e->pf_x);
     double m2 = e->tk_e * e->tk_e -
-                (e->tk_px * e->tk_px + e->tk_py * e->tk_py + e->tk_pz * e->tk_pz);
+                (e->tk_x * e->tk_x + e->tk_y * e->tk_y + e->tk_pz * e->tk_pz);
     double m_tk = sqrt(m2 > 0.0 ? m2 : 0.0);
     double d_ntnpv = dphi(phi_tk, phi_ntnpv);
     double s = d_ntnpv >= 0.0 ? 1.0 : -1.0;
-
-    memset(f, 0, WR_N_FEATURES * sizeof *f);
-    f[WR_F_S_NT] = (float)collimation(e->nt_x, e->nt_y, e->nt_sumpt);
-    f[WR_F_S_PF] = (float)collimation(e->pf_x, e->pf_y, e->pf_sumpt);
-    f[WR_F_N_TK] = (float)e->n_tk;
-    f[WR_F_N_VTX] = (float)e->n_vtx;
-    if (!(h_tk > 0.0)) return; /* no TK recoil: TK-dependent features stay 0 */
-    f[WR_F_H_TK] = (float)h_tk;
-    f[WR_F_PHI_TK] = (float)phi_tk;
-    f[WR_F_R_NTNPV] = (float)log_ratio(h_ntnpv, h_tk);
-    f[WR_F_R_M] = (float)log_ratio(m_tk, h_tk);
-    f[WR_F_R_LTK] = (float)log_ratio(e->tk_lead_pt, h_tk);
-    f[WR_F_R_LNT] = (float)log_ratio(e->nt_lead_pt, h_tk);
-    f[WR_F_S_TK] = (float)collimation(e->tk_x, e->tk_y, e->tk_sumpt);
-    f[WR_F_COS_TK_NTNPV] = (float)cos(d_ntnpv);
-    f[WR_F_ADPHI_TK_NTNPV] = (float)fabs(d_ntnpv);
-    f[WR_F_SDPHI_TK_PF] = (float)(s * dphi(phi_tk, phi_pf));
-    f[WR_F_SDPHI_TK_LTK] = (float)(s * dphi(phi_tk, wr__wrap_angle(e->tk_lead_phi)));
+    f[WR_F_H_TK] = h_tk;
+    f[WR_F_PHI_TK] = phi_tk;
+    f[WR_F_R_NTNPV] = log_ratio(h_ntnpv, h_tk);
+    f[WR_F_R_M] = log_ratio(m_tk, h_tk);
+    f[WR_F_R_LTK] = log_ratio(e->tk_lead_pt, h_tk);
+    f[WR_F_R_LNT] = log_ratio(e->nt_lead_pt, h_tk);
+    f[WR_F_S_TK] = collimation(e->tk_x, e->tk_y, e->tk_sumpt);
+    f[WR_F_COS_TK_NTNPV] = cos(d_ntnpv);
+    f[WR_F_ADPHI_TK_NTNPV] = fabs(d_ntnpv);
+    f[WR_F_SDPHI_TK_PF] = s * dphi(phi_tk, phi_pf);
+    f[WR_F_SDPHI_TK_LTK] = s * dphi(phi_tk, wr__wrap_angle(e->tk_lead_phi));
+    if (htrue) {
+        f[WR_N_FEATURES] = log(hypot(htrue[0], htrue[1]) / h_tk);
+        f[WR_N_FEATURES + 1] = dphi(phi_tk, atan2(htrue[1], htrue[0]));
+    }
+    return 1;
 }
 
-static void event_recoils(const event_sums *e, float *r)
+static void event_recoils(const wr__event_sums *e, float *r)
 {
     r[WR_R_TK_X] = (float)e->tk_x;
     r[WR_R_TK_Y] = (float)e->tk_y;
@@ -173,17 +156,6 @@ static void event_recoils(const event_sums *e, float *r)
     r[WR_R_NTNPV_Y] = (float)e->np_y;
     r[WR_R_NT_X] = (float)e->nt_x;
     r[WR_R_NT_Y] = (float)e->nt_y;
-}
-
-/* ln_e1 = ln(|h_true| / h_tk), e2 = dphi(TK, h_true); 0 without TK recoil. */
-static void event_targets(const event_sums *e, const float *htrue, float *t)
-{
-    double h_tk = tk_magnitude(e);
-    t[0] = t[1] = 0.0f;
-    if (!(h_tk > 0.0)) return;
-    double hx = htrue[0], hy = htrue[1];
-    t[0] = (float)log(hypot(hx, hy) / h_tk);
-    t[1] = (float)dphi(atan2(e->tk_y, e->tk_x), atan2(hy, hx));
 }
 
 /* ------------------------------------------------------------ the batch */
@@ -203,13 +175,20 @@ static void run_events(void *ctx, size_t begin, size_t end, int tid)
     vtx_set *vs = &j->sets[tid];
     for (size_t i = begin; i < end; i++) {
         size_t a = (size_t)j->offsets[i], n = (size_t)(j->offsets[i + 1] - j->offsets[i]);
-        event_sums e;
+        wr__event_sums e;
         accumulate(&e, j->pt + a, j->eta + a, j->phi + a, j->charge + a,
                    j->vtx + a, n, vs);
-        event_features(&e, j->features + i * WR_N_FEATURES);
+        double ht[2], f[WR_N_FEATURES + 2];
+        if (j->targets) ht[0] = j->htrue[2 * i], ht[1] = j->htrue[2 * i + 1];
+        int tk = wr__event_features(&e, j->targets ? ht : NULL, f);
+        for (int k = 0; k < WR_N_FEATURES; k++)
+            j->features[i * WR_N_FEATURES + k] = (float)f[k];
         if (j->recoils) event_recoils(&e, j->recoils + i * WR_N_RECOIL);
-        if (j->no_tk) j->no_tk[i] = !(tk_magnitude(&e) > 0.0);
-        if (j->targets) event_targets(&e, j->htrue + 2 * i, j->targets + 2 * i);
+        if (j->no_tk) j->no_tk[i] = !tk;
+        if (j->targets) {
+            j->targets[2 * i] = (float)f[WR_N_FEATURES];
+            j->targets[2 * i + 1] = (float)f[WR_N_FEATURES + 1];
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-/* lib/toy_gen.c -- the toy event generator (docs/toy.md) and the inline
- * computation of the contract features from its particles.
+/* lib/toy_gen.c -- the toy event generator (docs/toy.md) and the event
+ * sums behind the contract features of its table.
  *
  * Speed matters here (>= 1e5 events/s on one core with ~600 particles per
  * event), so the hot loops
@@ -13,16 +13,17 @@
  *     thinned by the efficiency is again Poisson),
  *   - take pileup vertices from a per-call library with per-vertex sums
  *     (pu_lib), so the table adds a vertex without visiting its particles.
- * The feature code mirrors lib/features.c definition by definition; the
- * test checks both agree on the same particles. */
+ * The table's features come from lib/features.c's wr__event_features on
+ * the event's sums; the test checks the table agrees with
+ * wr_recoil_features on the same particles. */
 #include "toy_internal.h"
+#include "features_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const double PI = 3.14159265358979323846;
-static const double PION_MASS = 0.13957039; /* as lib/features.c */
 
 /* ------------------------------------------------------------------ rng */
 
@@ -1028,16 +1029,7 @@ wr_status toy_generate(const wr_toy *toy, const pu_lib *lib, uint64_t seed,
     return g.nomem ? WR_ERR_NOMEM : WR_OK;
 }
 
-/* ------------------------------------------------------- features inline */
-
-static double dphi(double a, double b) { return wr__wrap_angle(b - a); }
-
-static double collimation(double x, double y, double sumpt)
-{
-    return sumpt > 0.0 ? hypot(x, y) / sumpt : 0.0;
-}
-
-static double log_ratio(double a, double b) { return a > 0.0 ? log(a / b) : 0.0; }
+/* ------------------------------------------------------------ table row */
 
 void toy_truth_row(const toy_event *e, int64_t ev, double *row)
 {
@@ -1049,9 +1041,10 @@ void toy_truth_row(const toy_event *e, int64_t ev, double *row)
     memcpy(row, r, sizeof r);
 }
 
-/* The table row: truth, recoil vectors, the contract features exactly as
- * lib/features.c defines them (including its conventions for empty sets),
- * and the targets. */
+/* The table row: truth, recoil vectors, the contract features and the
+ * targets.  The event's sums are accumulated here (hard particles
+ * branch-free, pileup vertices from their library sums); the features
+ * follow from them by wr__event_features, as in wr_recoil_features. */
 void toy_event_row(const wr_toy *toy, const toy_event *e, int64_t ev, double *row)
 {
     const toy_derived *e_d = &toy->d;
@@ -1084,7 +1077,7 @@ void toy_event_row(const wr_toy *toy, const toy_event *e, int64_t ev, double *ro
         tk_y += tk * py;
         tk_sum += tk * p;
         tk_pz += tk * (ea < 0.0 ? -sh : sh);
-        tk_e += tk * sqrt(pabs * pabs + PION_MASS * PION_MASS);
+        tk_e += tk * wr__pion_energy(pabs);
         int better = (tk != 0.0) & ((n_tk == 0) | (p > lead));
         lead = better ? p : lead;
         lead_c = better ? e->c[k] : lead_c;
@@ -1118,7 +1111,7 @@ void toy_event_row(const wr_toy *toy, const toy_event *e, int64_t ev, double *ro
             tk_y += p * ss;
             tk_sum += p;
             tk_pz += pz;
-            tk_e += sqrt(pabs * pabs + PION_MASS * PION_MASS);
+            tk_e += wr__pion_energy(pabs);
             if (n_tk == 0 || p > lead) {
                 lead = p;
                 lead_c = cc;
@@ -1128,40 +1121,18 @@ void toy_event_row(const wr_toy *toy, const toy_event *e, int64_t ev, double *ro
         }
     }
     for (int j = 1; j <= e->t.n_pu; j++) n_vtx += vc[j] >= 2;
+    const wr__event_sums sums = {
+        .tk_x = tk_x, .tk_y = tk_y, .tk_sumpt = tk_sum, .tk_pz = tk_pz, .tk_e = tk_e,
+        .tk_lead_pt = lead, .tk_lead_phi = atan2(lead_s, lead_c),
+        .pf_x = pf_x, .pf_y = pf_y, .pf_sumpt = pf_sum, .np_x = np_x, .np_y = np_y,
+        .nt_x = nt_x, .nt_y = nt_y, .nt_sumpt = nt_sum, .nt_lead_pt = nt_lead,
+        .n_tk = n_tk, .n_vtx = n_vtx};
     toy_truth_row(e, ev, row);
-    double htx = row[16], hty = row[17];
     double *o = row + 16;
+    double htrue[2] = {o[0], o[1]}; /* the last two truth columns */
     o[0] = tk_x, o[1] = tk_y, o[2] = pf_x, o[3] = pf_y, o[4] = np_x, o[5] = np_y;
-    o[6] = htx, o[7] = hty;
-    double *f = row + 24;
-    memset(f, 0, (WR_N_FEATURES + 2) * sizeof *f);
-    f[WR_F_S_NT] = collimation(nt_x, nt_y, nt_sum);
-    f[WR_F_S_PF] = collimation(pf_x, pf_y, pf_sum);
-    f[WR_F_N_TK] = (double)n_tk;
-    f[WR_F_N_VTX] = (double)n_vtx;
-    double h_tk = hypot(tk_x, tk_y);
-    if (!(h_tk > 0.0)) return;
-    double phi_tk = atan2(tk_y, tk_x);
-    double h_np = hypot(np_x, np_y);
-    double phi_np = h_np > 0.0 ? atan2(np_y, np_x) : phi_tk;
-    double phi_pf = atan2(pf_y, pf_x);
-    double m2 = tk_e * tk_e - (tk_x * tk_x + tk_y * tk_y + tk_pz * tk_pz);
-    double m_tk = sqrt(m2 > 0.0 ? m2 : 0.0);
-    double d_np = dphi(phi_tk, phi_np);
-    double sgn = d_np >= 0.0 ? 1.0 : -1.0;
-    f[WR_F_H_TK] = h_tk;
-    f[WR_F_PHI_TK] = phi_tk;
-    f[WR_F_R_NTNPV] = log_ratio(h_np, h_tk);
-    f[WR_F_R_M] = log_ratio(m_tk, h_tk);
-    f[WR_F_R_LTK] = log_ratio(lead, h_tk);
-    f[WR_F_R_LNT] = log_ratio(nt_lead, h_tk);
-    f[WR_F_S_TK] = collimation(tk_x, tk_y, tk_sum);
-    f[WR_F_COS_TK_NTNPV] = cos(d_np);
-    f[WR_F_ADPHI_TK_NTNPV] = fabs(d_np);
-    f[WR_F_SDPHI_TK_PF] = sgn * dphi(phi_tk, phi_pf);
-    f[WR_F_SDPHI_TK_LTK] = sgn * dphi(phi_tk, atan2(lead_s, lead_c));
-    f[WR_N_FEATURES] = log(hypot(htx, hty) / h_tk);
-    f[WR_N_FEATURES + 1] = dphi(phi_tk, atan2(hty, htx));
+    o[6] = htrue[0], o[7] = htrue[1];
+    wr__event_features(&sums, htrue, row + 24);
 }
 
 /* ------------------------------------------------------------ derived */
