@@ -251,12 +251,14 @@ static double grid_map(const gridmap *g, const double *qs, const double *qd,
     size_t k = g->nq - 1;
     if (t < qs[0]) {
         double z = (t - qs[0]) / tail_lo(g, qs);
-        *u = g->tau[0] * exp(z);
+        /* far out the tail u would round to 0 (or 1 below): keep it
+         * inside the open interval the API promises */
+        *u = fmax(g->tau[0] * exp(z), DBL_MIN);
         return qd[0] + tail_lo(g, qd) * z;
     }
     if (t > qs[k]) {
         double z = (t - qs[k]) / tail_hi(g, qs);
-        *u = 1.0 - (1.0 - g->tau[k]) * exp(-z);
+        *u = fmin(1.0 - (1.0 - g->tau[k]) * exp(-z), 1.0 - DBL_EPSILON / 2);
         return qd[k] + tail_hi(g, qd) * z;
     }
     size_t i = find_segment(qs, g->nq, t);
