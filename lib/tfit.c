@@ -621,27 +621,10 @@ static void fill_sort(fill_ctx *c)
     }
 }
 
-/* xoshiro256** step on a wr__rng state, inlined here because the
- * bootstrap draws R numbers per event (1e8 in the benchmark); the same
- * generator as wr__rng_u64 (tests/test_tfit.c checks they agree). */
-static inline uint64_t tf_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t tf_next(uint64_t *s)
-{
-    const uint64_t result = tf_rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = tf_rotl(s[3], 45);
-    return result;
-}
-
-uint64_t wr__tfit_stream_u64(wr__rng *g) { return tf_next(g->s); }
+/* The bootstrap draws R numbers per event (1e8 in the benchmark) with the
+ * core generator stepped inline (wr__rng_step) on copies of wr__rng states;
+ * tests/test_tfit.c checks the stream equals wr__rng_u64's. */
+uint64_t wr__tfit_stream_u64(wr__rng *g) { return wr__rng_step(g->s); }
 
 /* The R bootstrap weights (bytes) of g <= 4 events of the block; four
  * streams are interleaved so that the CPU overlaps their dependency
@@ -661,8 +644,8 @@ static void draw_group(const fill_ctx *c, const size_t *ev, size_t g)
     size_t r = 0;
     if (g == 4) {
         for (; r + 1 < R; r += 2) {
-            uint64_t u0 = tf_next(st[0]), u1 = tf_next(st[1]),
-                     u2 = tf_next(st[2]), u3 = tf_next(st[3]);
+            uint64_t u0 = wr__rng_step(st[0]), u1 = wr__rng_step(st[1]),
+                     u2 = wr__rng_step(st[2]), u3 = wr__rng_step(st[3]);
             out[0][r] = (uint8_t)poisson1(t, TF_HI(u0));
             out[0][r + 1] = (uint8_t)poisson1(t, TF_LO(u0));
             out[1][r] = (uint8_t)poisson1(t, TF_HI(u1));
@@ -676,11 +659,11 @@ static void draw_group(const fill_ctx *c, const size_t *ev, size_t g)
     for (size_t j = 0; j < g; j++) {
         size_t q = r;
         for (; q + 1 < R; q += 2) {
-            uint64_t u = tf_next(st[j]);
+            uint64_t u = wr__rng_step(st[j]);
             out[j][q] = (uint8_t)poisson1(t, TF_HI(u));
             out[j][q + 1] = (uint8_t)poisson1(t, TF_LO(u));
         }
-        if (q < R) out[j][q] = (uint8_t)poisson1(t, TF_HI(tf_next(st[j])));
+        if (q < R) out[j][q] = (uint8_t)poisson1(t, TF_HI(wr__rng_step(st[j])));
     }
 }
 

@@ -3,8 +3,8 @@
  *
  * Speed matters here (>= 1e5 events/s on one core with ~600 particles per
  * event), so the hot loops
- *   - step the core xoshiro256** state inline (same generator and seeding
- *     as wr__rng, only without a function call per draw),
+ *   - step the core xoshiro256** state inline (wr__rng_step: the same
+ *     generator and seeding as wr__rng, without a function call per draw),
  *   - draw soft-particle pT and Gaussian smearing from piecewise-linear
  *     inverse-CDF tables with exact tails (toy_derive),
  *   - keep directions as (cos phi, sin phi) from a table and a Taylor
@@ -27,25 +27,10 @@ static const double PI = 3.14159265358979323846;
 
 /* ------------------------------------------------------------------ rng */
 
-static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-/* One xoshiro256** step on the core state (identical to wr__rng_u64). */
-static inline uint64_t rn(wr__rng *r)
-{
-    uint64_t *s = r->s;
-    const uint64_t result = rotl64(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
-    return result;
-}
-
-/* Uniform in (0, 1) from 53 bits. */
-static inline double ru(wr__rng *r) { return ((double)(rn(r) >> 11) + 0.5) * 0x1.0p-53; }
+/* One draw (the core generator's step, inline) and a uniform in (0, 1)
+ * from it, as wr__rng_u64 and wr__rng_uniform. */
+static inline uint64_t rn(wr__rng *r) { return wr__rng_step(r->s); }
+static inline double ru(wr__rng *r) { return wr__rng_u01(rn(r)); }
 
 /* Two uniforms in [0, 1) from the two 32-bit halves of one draw (used for
  * accept/reject decisions and positions where 32 bits are plenty). */

@@ -68,6 +68,34 @@ void wr__rng_seed(wr__rng *r, uint64_t seed, uint64_t stream);
 uint64_t wr__rng_u64(wr__rng *r);
 /** Uniform in the open interval (0, 1). */
 double wr__rng_uniform(wr__rng *r);
+
+static inline uint64_t wr__rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/** One xoshiro256** step on the state s[4] (of a wr__rng, or a copy of
+ *  one): what wr__rng_u64 draws, inline for loops that draw per particle
+ *  or per bootstrap replica. */
+static inline uint64_t wr__rng_step(uint64_t s[4])
+{
+    const uint64_t result = wr__rotl64(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = wr__rotl64(s[3], 45);
+    return result;
+}
+
+/** The uniform of wr__rng_uniform from a 64-bit draw x: its top 53 bits,
+ *  shifted by half an ulp (never 0, never 1). */
+static inline double wr__rng_u01(uint64_t x)
+{
+    return ((double)(x >> 11) + 0.5) * 0x1.0p-53;
+}
 /** Uniform integer in [0, n). */
 uint64_t wr__rng_below(wr__rng *r, uint64_t n);
 double wr__rng_normal(wr__rng *r);

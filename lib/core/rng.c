@@ -13,11 +13,6 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 void wr__rng_seed(wr__rng *r, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed ^ (0xD1B54A32D192ED03ull * (stream + 1));
@@ -27,25 +22,9 @@ void wr__rng_seed(wr__rng *r, uint64_t seed, uint64_t stream)
     if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3])) r->s[0] = 1;
 }
 
-uint64_t wr__rng_u64(wr__rng *r)
-{
-    uint64_t *s = r->s;
-    const uint64_t result = rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+uint64_t wr__rng_u64(wr__rng *r) { return wr__rng_step(r->s); }
 
-double wr__rng_uniform(wr__rng *r)
-{
-    /* 53 random bits, shifted by half an ulp: never 0, never 1 */
-    return ((double)(wr__rng_u64(r) >> 11) + 0.5) * 0x1.0p-53;
-}
+double wr__rng_uniform(wr__rng *r) { return wr__rng_u01(wr__rng_step(r->s)); }
 
 uint64_t wr__rng_below(wr__rng *r, uint64_t n)
 {
