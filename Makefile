@@ -121,7 +121,18 @@ all: $(SHLIB) $(BUILD)/libwrecoil.so $(STLIB) $(TOOL)
 
 lib: $(SHLIB) $(STLIB)
 
-$(BUILD)/%.o: %.c $(LIB_HDRS) config.mk
+# The compiler and flags of a build tree are recorded in $(BUILD)/.cflags,
+# rewritten only when they change, so that objects built with other flags
+# (e.g. a sanitizer option added to SAN_FLAGS) are rebuilt.
+FLAGS_STAMP := $(BUILD)/.cflags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(LIB_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(LIB_CFLAGS)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/%.o: %.c $(LIB_HDRS) config.mk $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
@@ -169,11 +180,16 @@ check-asan:
 
 check-tsan-c: $(TSAN_TEST_BINS)
 
+# WR_NO_CLONES: no target_clones (ifunc) in lib/nn.c under TSan -- the
+# dynamic loader runs ifunc resolvers before the TSan runtime is set up, and
+# an instrumented resolver crashes the program before main().
+TSAN_SAN := -fsanitize=thread -DWR_NO_CLONES
+
 check-tsan:
 	@if [ -z "$(TSAN_TEST_SRCS)" ]; then \
 	  echo "check-tsan: SKIPPED: no tests/test_*threads*.c or tests/test_*concurrency*.c yet"; \
 	else \
-	  $(MAKE) BUILD=build-tsan OPT="-O1 -g -fno-omit-frame-pointer" SAN_FLAGS="-fsanitize=thread" \
+	  $(MAKE) BUILD=build-tsan OPT="-O1 -g -fno-omit-frame-pointer" SAN_FLAGS="$(TSAN_SAN)" \
 	    check-tsan-c && \
 	  BUILD=build-tsan TSAN=1 TSAN_TESTS="$(TSAN_TEST_SRCS)" sh tests/run_all.sh; \
 	fi
