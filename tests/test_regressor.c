@@ -120,6 +120,21 @@ START_TEST(test_activation_values)
 }
 END_TEST
 
+START_TEST(test_softplus_block)
+{
+    /* the vectorised float softplus of the prediction links vs libm */
+    enum { N = 4001 };
+    float x[N], out[N];
+    for (int i = 0; i < N; i++) x[i] = -100.0f + 0.05f * (float)i;
+    wr__softplus_f(x, out, N);
+    for (int i = 0; i < N; i++) {
+        double e = x[i] > 0 ? x[i] + log1p(exp(-(double)x[i])) : log1p(exp((double)x[i]));
+        ck_assert_msg(fabs(out[i] - e) <= 4e-7 * e + 2e-38, "softplus(%g) = %.9g, expected %.9g",
+                      x[i], out[i], e);
+    }
+}
+END_TEST
+
 /* ----------------------------------------------- synthetic recovery */
 static double true_mu(double x0, double x1) { return sin(2 * x0) + 0.5 * x1; }
 static double true_sigma(double x0, double x1) { return 0.3 + 0.2 * (x0 + 1) + 0.1 * x1 * x1; }
@@ -744,6 +759,7 @@ static Suite *regressor_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_network_gradient);
     tcase_add_test(tc, test_activation_values);
+    tcase_add_test(tc, test_softplus_block);
     tcase_add_test(tc, test_recover_gauss);
     tcase_add_test(tc, test_recover_gaussexp2);
     tcase_add_test(tc, test_recover_flat);
