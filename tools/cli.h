@@ -97,7 +97,7 @@ typedef struct {
 } recoil_model;
 
 typedef struct {
-    const char *hidden, *family, *activation;
+    const char *hidden, *family, *ang_family, *activation;
     long epochs, patience, batch, threads, seed;
     double lr, val_fraction;
     const char *label;  /* progress label prefix */

@@ -228,10 +228,10 @@ static void sizes_from_events(demo *d)
     d->n_wsim = n;
     d->n_wdata = n;
     d->n_train = n / 8;
-    d->n_zsim = n / 8;
-    d->n_ztrain = n / 8;
+    d->n_zsim = d->z_train > 0 ? (size_t)d->z_train : n / 8;
+    d->n_ztrain = d->n_zsim;
     d->n_zsim2 = 3 * n / 4;
-    d->n_zdata = 3 * n / 4;
+    d->n_zdata = 3 * n / 4 > d->n_ztrain ? 3 * n / 4 : d->n_ztrain;
 }
 
 static int make_dirs(const char *out)
@@ -262,6 +262,8 @@ int cmd_demo(int argc, char **argv)
          "run on generator samples w_mc, z_mc, z_data (+ w_data if present) instead of the toy"},
         {"epochs", OPT_INT, &d.epochs, "N", "maximum epochs of the recoil regressors [30]"},
         {"rounds", OPT_INT, &d.rounds, "N", "boosting rounds of the morphing forests [100]"},
+        {"z-train", OPT_INT, &d.z_train, "N",
+         "Z sim and Z data events that train the morpher [N/8]"},
         {"bootstrap", OPT_INT, &d.bootstrap, "R", "bootstrap replicas of every bias [50]"},
         {"no-report", OPT_FLAG, &d.no_report, NULL, "skip the plots (results.json and the table only)"},
     };

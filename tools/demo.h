@@ -36,7 +36,7 @@ enum {
 
 typedef struct {
     /* options */
-    long events, seed, threads, epochs, rounds, bootstrap;
+    long events, seed, threads, epochs, rounds, bootstrap, z_train;
     const char *out, *data_dir;
     int no_report;
     /* sizes */

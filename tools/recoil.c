@@ -40,6 +40,7 @@ void recoil_train_defaults(recoil_train_opts *o)
     memset(o, 0, sizeof *o);
     o->hidden = "64,64,64";
     o->family = "gaussexp2";
+    o->ang_family = "gaussexp2_flat";
     o->activation = "elu";
     o->epochs = 30;
     o->patience = 5;
@@ -146,14 +147,17 @@ int recoil_inputs(const char *cmd, const frame *f, float **X, float **t_mag,
 }
 
 static int train_one(const char *cmd, const recoil_train_opts *o, const char *target,
-                     const float *X, const float *t, size_t n, wr_regressor **out)
+                     const char *family, const float *X, const float *t, size_t n,
+                     wr_regressor **out)
 {
     char kv[512], label[64];
+    /* the pedestal of an angle: [-pi, pi] widened to hold (float) pi */
     snprintf(kv, sizeof kv,
              "family=%s hidden=%s activation=%s epochs=%ld patience=%ld batch_size=%ld "
-             "learning_rate=%g threads=%ld seed=%ld",
-             o->family, o->hidden, o->activation, o->epochs, o->patience, o->batch, o->lr,
-             o->threads, o->seed);
+             "learning_rate=%g threads=%ld seed=%ld%s",
+             family, o->hidden, o->activation, o->epochs, o->patience, o->batch, o->lr,
+             o->threads, o->seed,
+             strcmp(family, "gaussexp2_flat") ? "" : " pedestal_lo=-3.1416 pedestal_hi=3.1416");
     wr_regressor *r = NULL;
     if (wr_regressor_create(&r) || wr_regressor_set_params(r, kv)) {
         wr_regressor_free(r);
@@ -188,8 +192,8 @@ int recoil_train(const char *cmd, const recoil_train_opts *o, const float *X,
                  const float *t_mag, const float *t_ang, size_t n, recoil_model *m)
 {
     m->mag = m->ang = NULL;
-    if (train_one(cmd, o, "ln_e1", X, t_mag, n, &m->mag)) return 1;
-    if (train_one(cmd, o, "e2s", X, t_ang, n, &m->ang)) {
+    if (train_one(cmd, o, "ln_e1", o->family, X, t_mag, n, &m->mag)) return 1;
+    if (train_one(cmd, o, "e2s", o->ang_family, X, t_ang, n, &m->ang)) {
         recoil_model_free(m);
         return 1;
     }
