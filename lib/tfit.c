@@ -784,17 +784,23 @@ static void fill_template_bins(void *vctx, size_t begin, size_t end, int tid)
     (void)tid;
 }
 
-/* Data: weight of the current set and its square per event. */
-static void fill_data_rows(void *vctx, size_t begin, size_t end, int tid)
+/* Data: weight of the current set and its square per event of the binning,
+ * at row e of the block, or (`sorted`) at the event's place in bin order. */
+static void data_weights(fill_ctx *c, size_t begin, size_t end, bool sorted)
 {
-    fill_ctx *c = vctx;
     for (size_t e = begin; e < end; e++) {
-        if (c->bin[e] < 0) continue;
+        long at = sorted ? c->pos[e] : c->bin[e] < 0 ? -1 : (long)e;
+        if (at < 0) continue;
         size_t i = c->base + e;
         double w = c->wd ? c->wd[i * c->wd_stride + (c->set - c->set0)] : 1.0;
-        c->dw[e] = w;
-        c->dw2[e] = w * w;
+        c->dw[at] = w;
+        c->dw2[at] = w * w;
     }
+}
+
+static void fill_data_rows(void *vctx, size_t begin, size_t end, int tid)
+{
+    data_weights(vctx, begin, end, false);
     (void)tid;
 }
 
@@ -804,14 +810,7 @@ static void fill_data_rows(void *vctx, size_t begin, size_t end, int tid)
  * (chunks below OpenBLAS's threading threshold, as for the templates). */
 static void fill_data_sorted_rows(void *vctx, size_t begin, size_t end, int tid)
 {
-    fill_ctx *c = vctx;
-    for (size_t e = begin; e < end; e++) {
-        if (c->pos[e] < 0) continue;
-        size_t i = c->base + e, p = (size_t)c->pos[e];
-        double w = c->wd[i * c->wd_stride + (c->set - c->set0)];
-        c->dw[p] = w;
-        c->dw2[p] = w * w;
-    }
+    data_weights(vctx, begin, end, true);
     (void)tid;
 }
 

@@ -333,32 +333,45 @@ static int toy_threads(int requested, size_t n, size_t chunk)
     return nt;
 }
 
+/* What a driver call works with: its threads, the pileup library of its
+ * seed, and per thread an event and the first failure. */
 typedef struct scratch {
+    wr__pool *pool;  /* NULL: the calling thread alone */
+    pu_lib lib;
     toy_event *ev;   /* one per thread */
     wr_status *st;   /* first failure per thread */
     int nt;
 } scratch;
 
-static wr_status scratch_init(scratch *s, int nt, const char *fn)
-{
-    s->nt = nt;
-    s->ev = wr__calloc_array((size_t)nt, sizeof *s->ev, fn);
-    s->st = wr__calloc_array((size_t)nt, sizeof *s->st, fn);
-    if (!s->ev || !s->st) {
-        free(s->ev);
-        free(s->st);
-        return WR_ERR_NOMEM;
-    }
-    for (int i = 0; i < nt; i++) toy_event_init(&s->ev[i]);
-    return WR_OK;
-}
-
 static void scratch_free(scratch *s)
 {
+    wr__pool_free(s->pool);
     if (s->ev)
         for (int i = 0; i < s->nt; i++) toy_event_free(&s->ev[i]);
     free(s->ev);
     free(s->st);
+    pu_lib_free(&s->lib);
+}
+
+static wr_status scratch_init(scratch *s, const wr_toy *toy, uint64_t seed, int nt,
+                              const char *fn)
+{
+    memset(s, 0, sizeof *s);
+    s->nt = nt;
+    s->pool = nt > 1 ? wr__pool_create(nt) : NULL;
+    if (nt > 1 && !s->pool) return WR_ERR_NOMEM;
+    wr_status st = pu_lib_build(toy, seed, s->pool, &s->lib);
+    if (!st) {
+        s->ev = wr__calloc_array((size_t)nt, sizeof *s->ev, fn);
+        s->st = wr__calloc_array((size_t)nt, sizeof *s->st, fn);
+        if (!s->ev || !s->st) st = WR_ERR_NOMEM;
+    }
+    if (st) {
+        scratch_free(s);
+        return st;
+    }
+    for (int i = 0; i < nt; i++) toy_event_init(&s->ev[i]);
+    return WR_OK;
 }
 
 static wr_status scratch_status(const scratch *s, const char *fn)
@@ -376,7 +389,6 @@ static wr_status scratch_status(const scratch *s, const char *fn)
 
 typedef struct table_job {
     const wr_toy *toy;
-    const pu_lib *lib;
     uint64_t seed;
     int64_t first; /* event number of row 0 of `out` */
     double *out;
@@ -390,7 +402,7 @@ static void table_range(void *ctx, size_t begin, size_t end, int tid)
     toy_event *e = &j->sc->ev[tid];
     for (size_t i = begin; i < end && !j->sc->st[tid]; i++) {
         int64_t ev = j->first + (int64_t)i;
-        wr_status st = toy_generate(j->toy, j->lib, j->seed, ev, e);
+        wr_status st = toy_generate(j->toy, &j->sc->lib, j->seed, ev, e);
         if (st) {
             j->sc->st[tid] = st;
             return;
@@ -418,34 +430,20 @@ WR_API wr_status wr_toy_table(const wr_toy *toy, uint64_t seed, int64_t first,
         return st;
     if (n == 0) return WR_OK;
     size_t chunk = (size_t)toy->p.chunk;
-    int nt = toy_threads(nthreads, n, chunk);
-    wr__pool *pool = nt > 1 ? wr__pool_create(nt) : NULL;
-    if (nt > 1 && !pool) return WR_ERR_NOMEM;
-    pu_lib lib;
     scratch sc;
-    if ((st = pu_lib_build(toy, seed, pool, &lib))) {
-        wr__pool_free(pool);
-        return st;
-    }
-    if ((st = scratch_init(&sc, nt, FN))) {
-        pu_lib_free(&lib);
-        wr__pool_free(pool);
-        return st;
-    }
-    size_t block = block_size(toy, nt, n);
+    if ((st = scratch_init(&sc, toy, seed, toy_threads(nthreads, n, chunk), FN))) return st;
+    size_t block = block_size(toy, sc.nt, n);
     for (size_t b = 0; b < n && !st; b += block) {
         size_t m = n - b < block ? n - b : block;
-        table_job j = {toy, &lib, seed, first + (int64_t)b, out + b * N_TABLE_COLS,
+        table_job j = {toy, seed, first + (int64_t)b, out + b * N_TABLE_COLS,
                        N_TABLE_COLS, &sc};
-        wr__pool_for(pool, m, chunk, table_range, &j);
+        wr__pool_for(sc.pool, m, chunk, table_range, &j);
         st = scratch_status(&sc, FN);
         if (!st)
             st = wr__progress(toy->progress, toy->progress_user, "toy.table",
                               (int64_t)(b + m), (int64_t)n, NAN, NAN);
     }
-    wr__pool_free(pool);
     scratch_free(&sc);
-    pu_lib_free(&lib);
     return st;
 }
 
@@ -489,7 +487,6 @@ static int pchunk_reserve(pchunk *c, size_t need)
 
 typedef struct part_job {
     const wr_toy *toy;
-    const pu_lib *lib;
     uint64_t seed;
     int64_t first;   /* event number of event 0 of the call */
     size_t n, chunk; /* events of the call, events per chunk */
@@ -509,7 +506,7 @@ static void part_range(void *ctx, size_t begin, size_t end, int tid)
         size_t i1 = (ci + 1) * j->chunk < j->n ? (ci + 1) * j->chunk : j->n;
         for (size_t i = ci * j->chunk; i < i1; i++) {
             int64_t ev = j->first + (int64_t)i;
-            wr_status st = toy_generate(j->toy, j->lib, j->seed, ev, e);
+            wr_status st = toy_generate(j->toy, &j->sc->lib, j->seed, ev, e);
             size_t np = st ? 0 : toy_event_nparticles(e);
             if (!st && pchunk_reserve(c, c->n + np)) st = WR_ERR_NOMEM;
             if (st) {
@@ -543,42 +540,26 @@ WR_API wr_status wr_toy_particles(const wr_toy *toy, uint64_t seed, int64_t firs
     offsets[0] = 0;
     size_t chunk = (size_t)toy->p.chunk;
     size_t nchunks = (n + chunk - 1) / chunk;
-    int nt = toy_threads(nthreads, n, chunk);
-    wr__pool *pool = nt > 1 ? wr__pool_create(nt) : NULL;
-    if (nt > 1 && !pool) return WR_ERR_NOMEM;
-    pu_lib lib;
     scratch sc;
-    if ((st = pu_lib_build(toy, seed, pool, &lib))) {
-        wr__pool_free(pool);
-        return st;
-    }
-    if ((st = scratch_init(&sc, nt, FN))) {
-        pu_lib_free(&lib);
-        wr__pool_free(pool);
-        return st;
-    }
+    if ((st = scratch_init(&sc, toy, seed, toy_threads(nthreads, n, chunk), FN))) return st;
     pchunk *chunks = wr__calloc_array(nchunks ? nchunks : 1, sizeof *chunks, FN);
     if (!chunks) {
-        wr__pool_free(pool);
         scratch_free(&sc);
-        pu_lib_free(&lib);
         return WR_ERR_NOMEM;
     }
     /* progress between blocks of chunks */
-    size_t cblock = toy->progress ? (size_t)nt * 4 : (nchunks ? nchunks : 1);
+    size_t cblock = toy->progress ? (size_t)sc.nt * 4 : (nchunks ? nchunks : 1);
     for (size_t c0 = 0; c0 < nchunks && !st; c0 += cblock) {
         size_t m = nchunks - c0 < cblock ? nchunks - c0 : cblock;
-        part_job j = {toy, &lib, seed, first, n, chunk, c0, chunks, offsets + 1, truth, &sc};
-        wr__pool_for(pool, m, 1, part_range, &j);
+        part_job j = {toy, seed, first, n, chunk, c0, chunks, offsets + 1, truth, &sc};
+        wr__pool_for(sc.pool, m, 1, part_range, &j);
         st = scratch_status(&sc, FN);
         size_t done = (c0 + m) * chunk < n ? (c0 + m) * chunk : n;
         if (!st)
             st = wr__progress(toy->progress, toy->progress_user, "toy.particles",
                               (int64_t)done, (int64_t)n, NAN, NAN);
     }
-    wr__pool_free(pool);
     scratch_free(&sc);
-    pu_lib_free(&lib);
     size_t total = 0;
     if (!st) {
         for (size_t i = 0; i < n; i++) offsets[i + 1] += offsets[i];

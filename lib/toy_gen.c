@@ -274,6 +274,20 @@ static inline void track(gen *g, double pt, double eta, double c, double s, uint
 
 enum { CALO_PH = 0, CALO_NH = 1 };
 
+/* Calorimeter response to a photon (CALO_PH) or hadron (CALO_NH): energy
+ * scale, stochastic and constant resolution terms, angular smearing. */
+typedef struct calo_resp {
+    double scale, stoch, cnst, ang;
+} calo_resp;
+
+static inline calo_resp calo_response(const toy_params *p, int type)
+{
+    if (type == CALO_PH)
+        return (calo_resp){p->ph_scale, p->ph_res_stoch * p->ph_res_scale,
+                           p->ph_res_const * p->ph_res_scale, p->ph_ang};
+    return (calo_resp){p->nh_scale, p->nh_res_stoch, p->nh_res_const, p->nh_ang};
+}
+
 /* Calorimeter cluster from a hard-interaction photon or hadron of true
  * (pt, eta, direction (c, s)): energy scale and stochastic + constant
  * resolution (normal from `xn`), angular smearing in eta and phi, then the
@@ -287,20 +301,10 @@ static void calo(gen *g, int type, double pt, double eta, double c, double s, ui
     double ex = fexp(d, fabs(eta)), ix = 1.0 / ex;
     double ch = 0.5 * (ex + ix), sh = eta < 0.0 ? -0.5 * (ex - ix) : 0.5 * (ex - ix);
     double E = pt * ch;
-    double scale, stoch, cnst, ang;
-    if (type == CALO_PH) {
-        scale = p->ph_scale;
-        stoch = p->ph_res_stoch * p->ph_res_scale;
-        cnst = p->ph_res_const * p->ph_res_scale;
-        ang = p->ph_ang;
-    } else {
-        scale = p->nh_scale;
-        stoch = p->nh_res_stoch;
-        cnst = p->nh_res_const;
-        ang = p->nh_ang;
-    }
-    double sig = sqrt(stoch * stoch / E + cnst * cnst);
-    double Em = E * scale * (1.0 + sig * qnorm(d, &g->r, xn));
+    const calo_resp cr = calo_response(p, type);
+    const double ang = cr.ang;
+    double sig = sqrt(cr.stoch * cr.stoch / E + cr.cnst * cr.cnst);
+    double Em = E * cr.scale * (1.0 + sig * qnorm(d, &g->r, xn));
     if (!(Em > 0.0)) return;
     uint64_t x = rn(&g->r);
     double de = ang * qnorm(d, &g->r, (uint32_t)x);
@@ -393,20 +397,9 @@ static void soft_calo(gen *g, int type, int spec, double eta0, double eta1, uint
     const toy_params *p = g->p;
     const toy_derived *d = g->d;
     toy_event *e = g->e;
-    double scale, stoch2, cnst2, ang;
-    if (type == CALO_PH) {
-        scale = p->ph_scale;
-        stoch2 = p->ph_res_stoch * p->ph_res_scale;
-        cnst2 = p->ph_res_const * p->ph_res_scale;
-        ang = p->ph_ang;
-    } else {
-        scale = p->nh_scale;
-        stoch2 = p->nh_res_stoch;
-        cnst2 = p->nh_res_const;
-        ang = p->nh_ang;
-    }
-    stoch2 *= stoch2;
-    cnst2 *= cnst2;
+    const calo_resp cr = calo_response(p, type);
+    const double scale = cr.scale, ang = cr.ang;
+    const double stoch2 = cr.stoch * cr.stoch, cnst2 = cr.cnst * cr.cnst;
     const double ne = p->nt_eta_max, ptmin = p->nt_pt_min, span = eta1 - eta0;
     size_t k = e->n;
     for (uint32_t i = 0; i < n; i++) {

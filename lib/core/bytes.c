@@ -89,16 +89,22 @@ void wr__w_f64(wr__writer *w, double v)
     wr__w_u64(w, b);
 }
 
-void wr__w_f32s(wr__writer *w, const float *v, size_t n)
+/* Room for n elements of esz bytes (NULL, and the writer failed, when the
+ * size overflows or memory runs out). */
+static unsigned char *w_reserve_array(wr__writer *w, size_t n, size_t esz)
 {
     size_t bytes;
-    if (!wr__mul_size(n, 4, &bytes)) {
+    if (!wr__mul_size(n, esz, &bytes)) {
         w->failed = true;
-        return;
+        return NULL;
     }
-    unsigned char *p = w_reserve(w, bytes);
-    if (!p) return;
-    for (size_t i = 0; i < n; i++) {
+    return w_reserve(w, bytes);
+}
+
+void wr__w_f32s(wr__writer *w, const float *v, size_t n)
+{
+    unsigned char *p = w_reserve_array(w, n, 4);
+    for (size_t i = 0; p && i < n; i++) {
         uint32_t b;
         memcpy(&b, &v[i], 4);
         put_le(p + 4 * i, b, 4);
@@ -107,14 +113,8 @@ void wr__w_f32s(wr__writer *w, const float *v, size_t n)
 
 void wr__w_f64s(wr__writer *w, const double *v, size_t n)
 {
-    size_t bytes;
-    if (!wr__mul_size(n, 8, &bytes)) {
-        w->failed = true;
-        return;
-    }
-    unsigned char *p = w_reserve(w, bytes);
-    if (!p) return;
-    for (size_t i = 0; i < n; i++) {
+    unsigned char *p = w_reserve_array(w, n, 8);
+    for (size_t i = 0; p && i < n; i++) {
         uint64_t b;
         memcpy(&b, &v[i], 8);
         put_le(p + 8 * i, b, 8);
@@ -123,14 +123,8 @@ void wr__w_f64s(wr__writer *w, const double *v, size_t n)
 
 void wr__w_i32s(wr__writer *w, const int32_t *v, size_t n)
 {
-    size_t bytes;
-    if (!wr__mul_size(n, 4, &bytes)) {
-        w->failed = true;
-        return;
-    }
-    unsigned char *p = w_reserve(w, bytes);
-    if (!p) return;
-    for (size_t i = 0; i < n; i++) put_le(p + 4 * i, (uint32_t)v[i], 4);
+    unsigned char *p = w_reserve_array(w, n, 4);
+    for (size_t i = 0; p && i < n; i++) put_le(p + 4 * i, (uint32_t)v[i], 4);
 }
 
 void wr__w_bytes(wr__writer *w, const void *v, size_t n)

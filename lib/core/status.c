@@ -69,15 +69,19 @@ wr_status wr__check_ptr(const char *fn, const char *arg, const void *p)
     return wr__fail(WR_ERR_INVALID_ARG, "%s: argument '%s' is NULL", fn, arg);
 }
 
+/* The message for the non-finite value v at index i of argument `arg`. */
+static wr_status not_finite(const char *fn, const char *arg, double v, size_t i)
+{
+    return wr__fail(WR_ERR_INVALID_ARG, "%s: argument '%s': %s at index %zu",
+                    fn, arg, isnan(v) ? "NaN" : "Inf", i);
+}
+
 wr_status wr__check_finite_f(const char *fn, const char *arg, const float *x,
                              size_t n)
 {
     if (!x) return wr__check_ptr(fn, arg, x);
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return wr__fail(WR_ERR_INVALID_ARG,
-                            "%s: argument '%s': %s at index %zu", fn, arg,
-                            isnan(x[i]) ? "NaN" : "Inf", i);
+        if (!isfinite(x[i])) return not_finite(fn, arg, x[i], i);
     return WR_OK;
 }
 
@@ -86,10 +90,7 @@ wr_status wr__check_finite_d(const char *fn, const char *arg, const double *x,
 {
     if (!x) return wr__check_ptr(fn, arg, x);
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return wr__fail(WR_ERR_INVALID_ARG,
-                            "%s: argument '%s': %s at index %zu", fn, arg,
-                            isnan(x[i]) ? "NaN" : "Inf", i);
+        if (!isfinite(x[i])) return not_finite(fn, arg, x[i], i);
     return WR_OK;
 }
 
@@ -141,7 +142,9 @@ bool wr__mul_size(size_t a, size_t b, size_t *out)
     return true;
 }
 
-void *wr__alloc_array(size_t n, size_t size, const char *what)
+/* malloc (or, with `zero`, calloc) of n x size bytes, failing with a
+ * message naming `what`. */
+static void *alloc_array(size_t n, size_t size, const char *what, bool zero)
 {
     size_t bytes;
     if (!wr__mul_size(n, size, &bytes)) {
@@ -149,26 +152,22 @@ void *wr__alloc_array(size_t n, size_t size, const char *what)
                  what, n, size);
         return NULL;
     }
-    void *p = malloc(bytes ? bytes : 1);
+    size_t m = bytes ? bytes : 1;
+    void *p = zero ? calloc(m, 1) : malloc(m);
     if (!p)
         wr__fail(WR_ERR_NOMEM, "out of memory allocating %s (%zu bytes)", what,
                  bytes);
     return p;
 }
 
+void *wr__alloc_array(size_t n, size_t size, const char *what)
+{
+    return alloc_array(n, size, what, false);
+}
+
 void *wr__calloc_array(size_t n, size_t size, const char *what)
 {
-    size_t bytes;
-    if (!wr__mul_size(n, size, &bytes)) {
-        wr__fail(WR_ERR_NOMEM, "size overflow allocating %s (%zu x %zu bytes)",
-                 what, n, size);
-        return NULL;
-    }
-    void *p = calloc(bytes ? bytes : 1, 1);
-    if (!p)
-        wr__fail(WR_ERR_NOMEM, "out of memory allocating %s (%zu bytes)", what,
-                 bytes);
-    return p;
+    return alloc_array(n, size, what, true);
 }
 
 wr_status wr__progress(wr_progress_fn fn, void *user, const char *stage,
