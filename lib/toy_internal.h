@@ -1,6 +1,6 @@
 /* lib/toy_internal.h -- internals of the toy simulation (lib/toy.c: handle,
  * knobs, drivers, densities; lib/toy_gen.c: the event generator and the
- * inline feature computation).  Not installed. */
+ * event sums behind the table's features).  Not installed. */
 #ifndef WR_TOY_INTERNAL_H
 #define WR_TOY_INTERNAL_H
 
