@@ -68,10 +68,12 @@ int pt_distortion(const char *cmd, const frame *f, double cap, double *fv);
 /* 1 when the loaded libwrecoil provides wr_morpher (weak references). */
 int morph_available(void);
 /* Fits a morpher of y = (|h|, dphi) given z = (pT, pL): bounds |h| >= 0 and
- * dphi in [-pi, pi]; events with |h| = 0 (no recoil) are left out. */
+ * dphi in [-pi, pi]; events with |h| = 0 (no recoil) are left out.
+ * forest_kv: forest parameters; morph_kv: more morpher parameters (NULL). */
 int morph_fit(const char *cmd, const float *zs, const float *ys, const float *ws, size_t ns,
               const float *zd, const float *yd, const float *wd, size_t nd,
-              const char *forest_kv, long threads, const char *label, wr_morpher **out);
+              const char *forest_kv, const char *morph_kv, long threads, const char *label,
+              wr_morpher **out);
 /* Morphs recoils h (n x 2) given boson vectors v and z: hout (n x 2);
  * events with |h| = 0 stay (0, 0). */
 int morph_recoil(const char *cmd, const wr_morpher *m, size_t n, const float *h,

@@ -93,13 +93,15 @@ static int fit_morph(const demo *d, const sample *sim, const sample *data, int r
     float *ys = malloc(ns * 2 * sizeof *ys), *yd = malloc(nd * 2 * sizeof *yd);
     const float *vs = gen_z ? sim->vgen : sim->vreco, *vd = gen_z ? data->vgen : data->vreco;
     const float *zs = gen_z ? sim->zgen : sim->zreco, *zd = gen_z ? data->zgen : data->zreco;
-    char kv[128];
-    snprintf(kv, sizeof kv, "rounds=%ld max_leaves=31 seed=%ld", d->rounds, d->seed);
+    char kv[512];
+    snprintf(kv, sizeof kv, "rounds=%ld max_leaves=31 seed=%ld %s", d->rounds, d->seed,
+             d->forest_kv ? d->forest_kv : "");
     int rc = (!ys || !yd) ? cli_fail("demo", "out of memory") : 0;
     if (!rc) rc = recoil_to_y("demo", ns, sim->h[rc_id], vs, ys);
     if (!rc) rc = recoil_to_y("demo", nd, data->h[rc_id], vd, yd);
     double t0 = cli_now();
-    if (!rc) rc = morph_fit("demo", zs, ys, NULL, ns, zd, yd, NULL, nd, kv, d->threads, label, m);
+    if (!rc) rc = morph_fit("demo", zs, ys, NULL, ns, zd, yd, NULL, nd, kv, d->morph_kv, d->threads,
+                             label, m);
     if (!rc) cli_note("%s: %.1f s", label, cli_now() - t0);
     free(ys), free(yd);
     return rc;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const struct {
@@ -185,7 +186,8 @@ static int run_python_report(const demo *d, char *why, size_t len)
     int st = system(cmd);
     if (st != 0) {
         snprintf(why, len, "%s tools/report.py failed (exit status %d; Python 3 with numpy and "
-                 "matplotlib is needed: apt-get install python3-matplotlib)", find_python(), st);
+                 "matplotlib is needed: apt-get install python3-matplotlib)", find_python(),
+                 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
         return 1;
     }
     return 0;
