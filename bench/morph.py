@@ -94,8 +94,10 @@ def f32file(name, a):
     return path
 
 
-def wrecoil_morph(sim, data, apply_zy, repeat=1, params=""):
-    """Fits with libwrecoil's C driver; returns (y', fit s, apply s)."""
+def wrecoil_morph(sim, data, apply_zy, repeat=1, params="", alt=None):
+    """Fits with libwrecoil's C driver; returns (y', fit s, apply s), and
+    with `alt` ("k=v" apply-time parameters) also y' of the same model
+    applied with them."""
     (zs, ys), (zd, yd), (za, ya) = sim, data, apply_zy
     out = os.path.join(TMP, "out_y.f32")
     args = [common.driver("morph_bench"), "fit-apply", "ny=2", "nz=2",
@@ -104,9 +106,15 @@ def wrecoil_morph(sim, data, apply_zy, repeat=1, params=""):
             f"apply_z={f32file('za', za)}", f"apply_y={f32file('ya', ya)}", f"n_apply={len(za)}",
             f"out_y={out}", f"bounds={BOUNDS}", f"repeat={repeat}", f"forest={FOREST_KV}",
             f"params=threads={THREADS} {params}"]
+    alt_out = os.path.join(TMP, "alt_out_y.f32")
+    if alt:
+        args += [f"alt_params={alt}", f"alt_out_y={alt_out}"]
     _, text = common.run(args)
     res = {k: float(v) for k, v in (line.split("=", 1) for line in text.split())}
     y = np.fromfile(out, dtype=np.float32).reshape(len(za), 2).astype(np.float64)
+    if alt:
+        y_alt = np.fromfile(alt_out, dtype=np.float32).reshape(len(za), 2).astype(np.float64)
+        return y, res["fit_s"], res["apply_s"], y_alt, res["alt_apply_s"]
     return y, res["fit_s"], res["apply_s"]
 
 
@@ -213,18 +221,21 @@ def reference_morph(sim, data, apply_zy):
 
 # ------------------------------------------------------------- quality
 def aucs(sim_test, data_test, morphed, seed=0):
-    """z-weighted two-sample AUCs: before, after each morphing, null."""
+    """z-weighted two-sample AUCs: before, after each morphing, null; each
+    with its Hanley-McNeil standard error under out[name + "_err"]."""
     zs, ys = sim_test
     zd, yd = data_test
     w = diag.density_ratio_weights(zs, zd, seed=seed)
-    out = {"z_only": diag.two_sample_auc(zs, zd, seed=seed)}
-    out["before"] = diag.two_sample_auc(np.c_[zs, ys], np.c_[zd, yd], w=w, seed=seed)
-    for name, y in morphed.items():
-        out[name] = diag.two_sample_auc(np.c_[zs, y], np.c_[zd, yd], w=w, seed=seed)
+    out = {}
+    out["z_only"], out["z_only_err"] = diag.two_sample_auc(zs, zd, seed=seed, return_error=True)
+    samples = {"before": ys, **morphed}
+    for name, y in samples.items():
+        out[name], out[name + "_err"] = diag.two_sample_auc(
+            np.c_[zs, y], np.c_[zd, yd], w=w, seed=seed, return_error=True)
     half = np.random.default_rng(seed + 1).permutation(len(zs))
     a, b = half[: len(zs) // 2], half[len(zs) // 2:]
-    out["null"] = diag.two_sample_auc(np.c_[zs, ys][a], np.c_[zs, ys][b], w=w[a], w_data=w[b],
-                                      seed=seed)
+    out["null"], out["null_err"] = diag.two_sample_auc(
+        np.c_[zs, ys][a], np.c_[zs, ys][b], w=w[a], w_data=w[b], seed=seed, return_error=True)
     return out, w
 
 
@@ -281,9 +292,10 @@ def toy_suite(metrics):
     for rec in ("pf", "tk"):
         sel = lambda s: (s[0][s[2][rec]], s[1][rec][s[2][rec]])  # noqa: E731
         fit_s, fit_d, test_s, test_d = sel(sims), sel(datas), sel(simt), sel(datat)
-        y_wr, t_fit, t_apply = wrecoil_morph(fit_s, fit_d, test_s)
+        y_wr, t_fit, t_apply, y_pchip, _ = wrecoil_morph(fit_s, fit_d, test_s,
+                                                         alt="interpolation=pchip")
         print(f"libwrecoil {rec.upper()} ({THREADS} threads): fit {t_fit:.1f} s, apply {t_apply:.2f} s")
-        morphed = {"after": y_wr}
+        morphed = {"after": y_wr, "after_pchip": y_pchip}
         if rec == "pf":
             y_ref, r_fit, r_apply, r_threads = reference_morph(fit_s, fit_d, test_s)
             metrics["reference_threads"] = r_threads
@@ -299,21 +311,31 @@ def toy_suite(metrics):
         metrics["auc_z_only" + sfx] = a["z_only"]
         metrics["auc_before" + sfx] = a["before"]
         metrics["auc_after" + sfx] = a["after"]
+        metrics["auc_after_pchip" + sfx] = a["after_pchip"]
         metrics["auc_null" + sfx] = a["null"]
+        for k in ("before", "after", "null"):
+            metrics[f"auc_{k}_err" + sfx] = a[k + "_err"]
         if rec == "pf":
             metrics["auc_after_reference"] = a["after_reference"]
         pulls = quantile_table(f"toy, {rec.upper()}", test_s, test_d, w, y_wr)
         metrics["quantile_rms_pull_before" + sfx] = pulls["before"]
         metrics["quantile_rms_pull_after" + sfx] = pulls["after"]
         print(f"toy {rec.upper()}: AUC z-only {a['z_only']:.4f}, before {a['before']:.4f}, "
-              f"after {a['after']:.4f}, null {a['null']:.4f}"
+              f"after {a['after']:.4f} (PCHIP {a['after_pchip']:.4f}), null {a['null']:.4f}"
               + (f", reference {a['after_reference']:.4f}" if rec == "pf" else ""))
     # apply throughput: 1e6 events on 2 threads, best of 3
     test_s = (simt[0], simt[1]["pf"])
     reps = int(np.ceil(1e6 / len(test_s[0])))
     big = (np.tile(test_s[0], (reps, 1))[:1000000], np.tile(test_s[1], (reps, 1))[:1000000])
-    _, _, t_big = wrecoil_morph((sims[0], sims[1]["pf"]), (datas[0], datas[1]["pf"]), big, repeat=3)
+    load = os.getloadavg()[0]
+    _, _, t_big, _, t_one = wrecoil_morph((sims[0], sims[1]["pf"]), (datas[0], datas[1]["pf"]), big,
+                                          repeat=3, alt="threads=1")
     metrics["apply_events_per_s"] = len(big[0]) / t_big
+    metrics["apply_events_per_s_1thread"] = len(big[0]) / t_one
+    metrics["load_average_during_apply"] = (load + os.getloadavg()[0]) / 2
+    print(f"apply throughput, 1e6 events: {len(big[0]) / t_big:.0f}/s on {THREADS} threads (best of 3), "
+          f"{len(big[0]) / t_one:.0f}/s on 1 thread; load average {metrics['load_average_during_apply']:.1f} "
+          f"on {os.cpu_count()} cores")
 
 
 def generator_suite(metrics):
@@ -335,6 +357,8 @@ def generator_suite(metrics):
     metrics["auc_before_generator"] = a["before"]
     metrics["auc_after_generator"] = a["after"]
     metrics["auc_null_generator"] = a["null"]
+    for k in ("before", "after", "null"):
+        metrics[f"auc_{k}_err_generator"] = a[k + "_err"]
     pulls = quantile_table("generator Z, PF", sim_test, data_test, w, y_wr)
     metrics["quantile_rms_pull_before_generator"] = pulls["before"]
     metrics["quantile_rms_pull_after_generator"] = pulls["after"]

@@ -7,6 +7,8 @@
  *     Keys: ny nz sim_z sim_y [sim_w] n_sim data_z data_y [data_w] n_data
  *           apply_z apply_y n_apply out_y [bounds=lo:hi,lo:hi ...]
  *           [forest="k=v ..."] [params="k=v ..."] [repeat=R] [save=path]
+ *           [alt_params="k=v ..." alt_out_y=path]  (apply again after
+ *           setting these parameters, e.g. interpolation=pchip)
  *     Bounds use "inf" and "pi" (e.g. 0:inf,-pi:pi).
  *
  *   morph_bench toy [process=Z] preset=mc|data n=N seed=S out=PATH [threads=T]
@@ -160,6 +162,16 @@ static int fit_apply(const kv *a)
         if (t < t_apply) t_apply = t; /* best of R: least disturbed by peers */
     }
     write_f32(opt(a, "out_y", NULL), out, na * ny);
+    /* the same fitted model applied with other apply-time parameters
+     * (e.g. interpolation=pchip) */
+    const char *alt = opt(a, "alt_params", "");
+    if (alt[0]) {
+        if ((st = wr_morpher_set_params(m, alt)) != WR_OK) die("alt params", st);
+        t0 = now();
+        if ((st = wr_morpher_apply(m, za, ya, na, out, NULL)) != WR_OK) die("alt apply", st);
+        printf("alt_apply_s=%.6f\n", now() - t0);
+        write_f32(opt(a, "alt_out_y", NULL), out, na * ny);
+    }
     const char *save = opt(a, "save", "");
     if (save[0] && (st = wr_morpher_save(m, save)) != WR_OK) die("save", st);
     printf("fit_s=%.6f\napply_s=%.6f\napply_events_per_s=%.1f\n", t_fit, t_apply,
