@@ -1043,6 +1043,10 @@ static wr_status from_payload(const void *data, size_t size, wr_regressor *r)
         model_free(m);
         return bad_payload("parameters disagree with the network (family, activation)");
     }
+    if (family == WR_PDF_GAUSSEXP2_FLAT && !(m->par.ped_lo < m->par.ped_hi)) {
+        model_free(m);
+        return bad_payload("empty pedestal range (pedestal_lo >= pedestal_hi)");
+    }
     m->family = family;
     m->mlp = mlp;
     wr__r_f32s(&rd, m->x_mean, d);

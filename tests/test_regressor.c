@@ -277,6 +277,25 @@ START_TEST(test_recover_flat)
     WR_ASSERT_OK(wr_regressor_set_params(r, "pedestal_lo=1 pedestal_hi=1"));
     WR_ASSERT_FAILS(wr_regressor_fit(r, X, 4, 2, t, NULL, NULL, 0, NULL, NULL), WR_ERR_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(wr_last_error(), "pedestal"));
+    /* a saved flat model whose pedestal range is empty is refused */
+    {
+        void *b, *payload, *packed;
+        size_t bs, ps, pks;
+        uint32_t ver;
+        WR_ASSERT_OK(wr_regressor_to_bytes(r, &b, &bs));
+        WR_ASSERT_OK(wr__container_unpack(b, bs, WR_KIND_REGRESSOR, 1, &payload, &ps, &ver));
+        char *hit = memmem(payload, ps, "pedestal_lo=-", 13);
+        ck_assert_ptr_nonnull(hit);
+        hit[12] = '+'; /* lo = +pi = hi */
+        WR_ASSERT_OK(wr__container_pack(WR_KIND_REGRESSOR, 1, payload, ps, &packed, &pks));
+        wr_regressor *q = NULL;
+        WR_ASSERT_FAILS(wr_regressor_from_bytes(packed, pks, &q), WR_ERR_FORMAT);
+        ck_assert_ptr_nonnull(strstr(wr_last_error(), "pedestal"));
+        ck_assert_ptr_null(q);
+        free(payload);
+        free(packed);
+        wr_free(b);
+    }
     /* the fitted model survived both failures */
     double *p2 = malloc(NT * 7 * sizeof(double));
     WR_ASSERT_OK(wr_regressor_predict(r, Xt, NT, 2, p2, 7));
