@@ -30,8 +30,10 @@ def client():
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    # loopback only; the dashboard on a free port (":0"), so that several
+    # test runs on one machine never fight over the default port 8787
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None, host="127.0.0.1",
+                                       dashboard_address=":0", host="127.0.0.1",
                                        silence_logs=40)
     c = distributed.Client(cluster)
     try:
@@ -100,6 +102,10 @@ def test_toy_and_features_on_workers(client):
     toy = wrecoil.Toy("W", "mc")
     tab = wd.toy_table(toy, 2500, seed=17, chunk=600)
     assert tab.shape == (2500, 41) and tab.numblocks[0] == 5
+    tab = tab.persist()
+    distributed.wait(tab)
+    holders = {w for ws in client.who_has(tab).values() for w in ws}
+    assert len(holders) == 2                    # generated on both workers
     np.testing.assert_array_equal(tab.compute(), toy.table(seed=17, n=2500, nthreads=1))
     f = wd.toy_features(toy, 2500, seed=17, chunk=600, targets=True).compute()
     p = toy.particles(seed=17, n=2500, nthreads=1)
