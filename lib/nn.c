@@ -228,8 +228,10 @@ static inline float log1p_unit(float y)
     return 2.0f * s * q;
 }
 
+/* The clones are static: GCC gives the ifunc resolver of an extern
+ * target_clones function default visibility, which would export it. */
 SIMD_CLONES
-void wr__softplus_f(const float *x, float *out, size_t n)
+static void softplus_f(const float *x, float *out, size_t n)
 {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
@@ -238,6 +240,8 @@ void wr__softplus_f(const float *x, float *out, size_t n)
         out[i] = (x[i] > 0 ? x[i] : 0.0f) + log1p_unit(y);
     }
 }
+
+void wr__softplus_f(const float *x, float *out, size_t n) { softplus_f(x, out, n); }
 
 /* D *= act'(A), elementwise over n values. */
 SIMD_CLONES
