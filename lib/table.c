@@ -678,8 +678,10 @@ static int has_control_byte(const char *s)
 }
 
 /* Column names must be non-empty, unique, without ',', quotes, control
- * bytes or outer blanks, and not all numbers, so the file reads back as
- * written (the reader trims blanks and takes a line of numbers for data). */
+ * bytes, outer blanks or a leading UTF-8 byte-order mark, and not all
+ * numbers, so the file reads back as written (the reader trims blanks,
+ * drops a BOM at the start of the file and takes a line of numbers for
+ * data). */
 static wr_status check_names(const char *fn, const char *const *names, size_t n)
 {
     size_t numeric = 0;
@@ -688,11 +690,12 @@ static wr_status check_names(const char *fn, const char *const *names, size_t n)
             return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'names[%zu]' is NULL", fn, j);
         size_t len = strlen(names[j]);
         if (!len || strpbrk(names[j], ",\"") || has_control_byte(names[j]) ||
-            names[j][0] == ' ' || names[j][len - 1] == ' ')
+            names[j][0] == ' ' || names[j][len - 1] == ' ' ||
+            strncmp(names[j], "\xEF\xBB\xBF", 3) == 0)
             return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'names[%zu]' = '%s': "
                             "a column name must be non-empty, without commas, "
-                            "quotes, line breaks, control bytes or outer blanks",
-                            fn, j, names[j]);
+                            "quotes, line breaks, control bytes, outer blanks or "
+                            "a leading byte-order mark", fn, j, names[j]);
         char *copy = strdup(names[j]);
         double v;
         if (!copy) return wr__fail(WR_ERR_NOMEM, "%s: out of memory", fn);
