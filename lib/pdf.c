@@ -381,6 +381,9 @@ static wr_status check_params(const char *fn, int family, const double *params,
                         "%s: family/parameter mismatch: family '%s' has %d "
                         "parameters, argument 'k' is %zu",
                         fn, wr_pdf_family_name(family), wr__pdf_nparams(family), k);
+    size_t nk;
+    if (!wr__mul_size(n, k, &nk))
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'n': n * k overflows", fn);
     if (n == 0) return WR_OK;
     wr_status st = wr__check_ptr(fn, "params", params);
     if (st) return st;
@@ -426,6 +429,9 @@ static wr_status eval_points(const char *fn, point_fn f, bool probs, int family,
                              const double *params, size_t n, size_t k,
                              const double *x, size_t m, double *out)
 {
+    size_t nm;
+    if (!wr__mul_size(n, m, &nm)) /* before reading any row */
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: n * m overflows", fn);
     wr_status st = check_params(fn, family, params, n, k);
     if (!st) st = check_points(fn, probs ? "p" : "t", x, n, m, probs, out);
     if (st) return st;

@@ -1185,6 +1185,7 @@ START_TEST(test_size_overflow)
     size_t huge = SIZE_MAX / 2 + 1;
     float out[16];
     double pd[16];
+    for (int i = 0; i < 16; i++) pd[i] = 1.0; /* valid (mu, sigma) rows */
     WR_ASSERT_FAILS(wr_qforest_predict(f, X, huge, D, out), WR_ERR_INVALID_ARG);
     WR_ASSERT_FAILS(wr_qforest_fit(f, X, huge, 4, y, NULL, NULL, 0, NULL, NULL),
                     WR_ERR_INVALID_ARG);
@@ -1193,7 +1194,13 @@ START_TEST(test_size_overflow)
     WR_ASSERT_FAILS(wr_regressor_predict(r, X, huge, D, pd, 2), WR_ERR_INVALID_ARG);
     WR_ASSERT_FAILS(wr_regressor_fit(r, X, huge, 4, y, NULL, NULL, 0, NULL, NULL),
                     WR_ERR_INVALID_ARG);
+    /* the pdfs read n x k parameters: an overflowing n is refused before
+     * the first row is read (it used to walk the rows off the array) */
     WR_ASSERT_FAILS(wr_pdf_density(WR_PDF_GAUSS, pd, huge, 2, pd, 4, pd), WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_pdf_density(WR_PDF_GAUSS, pd, huge / 2, 2, pd, 4, pd), WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_pdf_summary(WR_PDF_GAUSS, pd, huge, 2, pd), WR_ERR_INVALID_ARG);
+    double nll;
+    WR_ASSERT_FAILS(wr_pdf_nll(WR_PDF_GAUSS, pd, huge, 2, pd, NULL, &nll), WR_ERR_INVALID_ARG);
     wr_toy *toy;
     WR_ASSERT_OK(wr_toy_create("Z", "mc", &toy));
     double *tab = malloc(64 * sizeof *tab);
