@@ -65,7 +65,8 @@ int cmd_apply_recoil(int argc, char **argv)
     const char *in = NULL, *out = NULL, *model = NULL;
     const cli_opt opts[] = {
         {"in", OPT_STR, &in, "FILE", "events with the 15 features and tk/ntnpv vectors (required)"},
-        {"model", OPT_STR, &model, "PREFIX", "model of train-recoil (required)"},
+        {"model", OPT_STR, &model, "PREFIX", "model of train-recoil: PREFIX or one of its two "
+         ".wrm files (required)"},
         {"out", OPT_STR, &out, "FILE", "output: the input columns plus mnpk_x, mnpk_y, "
          "ln_e1_med, e2s_med (required)"},
     };

@@ -64,9 +64,22 @@ void recoil_model_paths(const char *prefix, char *mag, char *ang, size_t len)
     snprintf(ang, len, "%s.e2s.wrm", prefix);
 }
 
-int recoil_model_load(const char *cmd, const char *prefix, recoil_model *m)
+/* PREFIX, or the path of one of its two files. */
+static void strip_suffix(const char *prefix, char *out, size_t len)
 {
-    char pm[4096], pa[4096];
+    static const char *const SUF[2] = {".ln_e1.wrm", ".e2s.wrm"};
+    snprintf(out, len, "%s", prefix);
+    size_t n = strlen(out);
+    for (int k = 0; k < 2; k++) {
+        size_t m = strlen(SUF[k]);
+        if (n > m && !strcmp(out + n - m, SUF[k])) out[n - m] = 0;
+    }
+}
+
+int recoil_model_load(const char *cmd, const char *prefix_or_file, recoil_model *m)
+{
+    char pm[4096], pa[4096], prefix[4096];
+    strip_suffix(prefix_or_file, prefix, sizeof prefix);
     recoil_model_paths(prefix, pm, pa, sizeof pm);
     m->mag = m->ang = NULL;
     if (wr_regressor_load(pm, &m->mag)) return cli_fail_wr(cmd, "loading '%s'", pm);
