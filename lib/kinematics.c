@@ -27,6 +27,17 @@ static wr_status check_xy(const char *fn, const char *arg, const float *v,
     return WR_OK;
 }
 
+/* n events of `width` values each must be addressable: an n whose product
+ * overflows size_t is refused before anything is read. */
+static wr_status check_rows(const char *fn, size_t n, size_t width)
+{
+    size_t total;
+    if (!wr__mul_size(n, width, &total))
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'n' (%zu) times %zu "
+                        "values per event overflows", fn, n, width);
+    return WR_OK;
+}
+
 /* pT >= 0 and finite. */
 static wr_status check_pt(const char *fn, const char *arg, const float *pt, size_t n)
 {
@@ -60,7 +71,7 @@ WR_API wr_status wr_transverse_mass(size_t n, const float *lep_pt,
     static const char *FN = "wr_transverse_mass";
     wr_status st;
     if ((st = wr__check_ptr(FN, "mt", mt)) || (st = check_stride(FN, "h_stride", h_stride)) ||
-        (st = check_pt(FN, "lep_pt", lep_pt, n)) ||
+        (st = check_rows(FN, n, h_stride)) || (st = check_pt(FN, "lep_pt", lep_pt, n)) ||
         (st = wr__check_finite_f(FN, "lep_phi", lep_phi, n)) ||
         (st = check_xy(FN, "h", h, n, h_stride)))
         return st;
@@ -91,7 +102,8 @@ WR_API wr_status wr_wlike_z(size_t n, const float *mu_pt, const float *mu_eta,
     if (lepton_charge != 1 && lepton_charge != -1)
         return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'lepton_charge' is %d, "
                         "must be +1 or -1", FN, lepton_charge);
-    if ((st = check_pt(FN, "mu_pt", mu_pt, 2 * n)) ||
+    if ((st = check_rows(FN, n, 4)) || (mt && (st = check_rows(FN, n, h_stride))) ||
+        (st = check_pt(FN, "mu_pt", mu_pt, 2 * n)) ||
         (st = wr__check_finite_f(FN, "mu_eta", mu_eta, 2 * n)) ||
         (st = wr__check_finite_f(FN, "mu_phi", mu_phi, 2 * n)) ||
         (st = check_muon_pair(FN, mu_charge, n)))
@@ -126,7 +138,7 @@ WR_API wr_status wr_boson_from_leptons(size_t n, const float *pt,
     if (!(mass1 >= 0.0 && mass2 >= 0.0 && isfinite(mass1) && isfinite(mass2)))
         return wr__fail(WR_ERR_INVALID_ARG, "%s: arguments 'mass1', 'mass2' "
                         "(%g, %g) must be finite and >= 0", FN, mass1, mass2);
-    if ((st = wr__check_ptr(FN, "boson", boson)) ||
+    if ((st = wr__check_ptr(FN, "boson", boson)) || (st = check_rows(FN, n, WR_N_BOSON)) ||
         (st = check_pt(FN, "pt", pt, 2 * n)) ||
         (st = wr__check_finite_f(FN, "eta", eta, 2 * n)) ||
         (st = wr__check_finite_f(FN, "phi", phi, 2 * n)))
@@ -158,8 +170,8 @@ WR_API wr_status wr_recoil_y(size_t n, const float *h, size_t h_stride,
     static const char *FN = "wr_recoil_y";
     wr_status st;
     if ((st = wr__check_ptr(FN, "y", y)) || (st = check_stride(FN, "h_stride", h_stride)) ||
-        (st = check_stride(FN, "v_stride", v_stride)) ||
-        (st = check_xy(FN, "h", h, n, h_stride)) || (st = check_xy(FN, "v", v, n, v_stride)))
+        (st = check_stride(FN, "v_stride", v_stride)) || (st = check_rows(FN, n, h_stride)) ||
+        (st = check_rows(FN, n, v_stride)) || (st = check_xy(FN, "h", h, n, h_stride)) || (st = check_xy(FN, "v", v, n, v_stride)))
         return st;
     for (size_t i = 0; i < n; i++) {
         double hx = h[i * h_stride], hy = h[i * h_stride + 1];

@@ -1207,8 +1207,17 @@ START_TEST(test_size_overflow)
     WR_ASSERT_FAILS(wr_toy_table(toy, 1, 0, huge, 1, tab), WR_ERR_INVALID_ARG);
     free(tab);
     /* (functions whose arrays have n entries, e.g. offsets or pt, read them
-     * as the contract says: an overflow check only makes sense where every
+     * as the contract says: an overflow check only makes sense where an
      * array is n x d) */
+    /* kinematics: n x 2 leptons, n x stride recoils (an n of 2^63 used to
+     * wrap 2 n to 0, skip the checks and walk off the arrays) */
+    float lep[8], kin[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    int32_t q[2] = {1, -1};
+    WR_ASSERT_FAILS(wr_boson_from_leptons(huge, kin, kin, kin, 0.1, 0.1, lep), WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_wlike_z(huge, kin, kin, kin, q, kin, 2, 1, lep, NULL, NULL),
+                    WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_transverse_mass(huge / 2, kin, kin, kin, 4, lep), WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_recoil_y(huge / 2, kin, 2, kin, 8, lep), WR_ERR_INVALID_ARG);
     wr_morpher *m = NULL;
     WR_ASSERT_FAILS(wr_morpher_create(SIZE_MAX, 2, NULL, 0, &m), WR_ERR_INVALID_ARG);
     WR_ASSERT_FAILS(wr_morpher_create(40, 30, NULL, 0, &m), WR_ERR_INVALID_ARG); /* > 64 */
