@@ -64,8 +64,8 @@ void sample_free(sample *s)
 }
 
 /* ------------------------------------------------------------- samples */
-static int toy_frame(const char *process, const char *preset, uint64_t seed, size_t n,
-                     long threads, const char *label, frame *f)
+static int toy_frame(const char *process, const char *preset, const char *set, uint64_t seed,
+                     size_t n, long threads, const char *label, frame *f)
 {
     wr_toy *toy = NULL;
     size_t nc = wr_toy_table_ncols();
@@ -73,9 +73,11 @@ static int toy_frame(const char *process, const char *preset, uint64_t seed, siz
     for (size_t j = 0; j < nc && j < 64; j++) names[j] = wr_toy_table_colname(j);
     double *v = malloc(n * nc * sizeof *v);
     if (!v) return cli_fail("demo", "out of memory");
-    if (wr_toy_create(process, preset, &toy)) {
+    if (wr_toy_create(process, preset, &toy) || (set && wr_toy_set_params(toy, set))) {
         free(v);
-        return cli_fail_wr("demo", "toy %s %s", process, preset);
+        wr_toy_free(toy);
+        return cli_fail_wr("demo", "toy %s %s%s%s", process, preset, set ? " with " : "",
+                           set ? set : "");
     }
     wr_toy_set_progress(toy, cli_progress, (void *)label);
     wr_status st = wr_toy_table(toy, seed, 0, n, (int)threads, v);
@@ -144,7 +146,9 @@ static int toy_samples(demo *d)
     for (size_t k = 0; k < sizeof T / sizeof T[0]; k++) {
         T[k].smp->label = T[k].label;
         T[k].smp->is_z = T[k].proc[0] == 'Z';
-        if (toy_frame(T[k].proc, T[k].preset, s + SEED_OF[k], T[k].n, d->threads, T[k].label, &T[k].smp->f))
+        const char *set = !strcmp(T[k].preset, "data") ? d->data_set : d->sim_set;
+        if (toy_frame(T[k].proc, T[k].preset, set, s + SEED_OF[k], T[k].n, d->threads, T[k].label,
+                      &T[k].smp->f))
             return 1;
         if (sample_vectors(T[k].smp)) return 1;
     }
@@ -266,6 +270,9 @@ int cmd_demo(int argc, char **argv)
          "morpher parameters, e.g. interpolation=pchip (docs/morph.md)"},
         {"forest", OPT_STR, &d.forest_kv, "\"K=V ..\"",
          "more parameters of the morphing forests (docs/forest.md)"},
+        {"sim-set", OPT_STR, &d.sim_set, "\"K=V ..\"", "toy knobs changed in the simulation samples"},
+        {"data-set", OPT_STR, &d.data_set, "\"K=V ..\"",
+         "toy knobs changed in the data samples (e.g. another detector response)"},
         {"z-train", OPT_INT, &d.z_train, "N",
          "Z sim and Z data events that train the morpher [N/8]"},
         {"bootstrap", OPT_INT, &d.bootstrap, "R", "bootstrap replicas of every bias [50]"},

@@ -46,12 +46,14 @@ static int gen_weights(demo *d)
     if (d->data_dir)
         return z_weights(d->wsim.zgen, n, d->wdata.zgen, d->wdata.f.n, d->wgen);
     double *pt = frame_column("demo", &d->wsim.f, "v_pt"), *pl = frame_column("demo", &d->wsim.f, "v_pz");
-    wr_toy *toy = NULL;
+    wr_toy *from = NULL, *to = NULL;
     int rc = (!pt || !pl) ? 1 : 0;
-    if (!rc && (wr_toy_create("W", "mc", &toy) ||
-                wr_toy_gen_weight_preset(toy, "data", n, pt, pl, d->wgen)))
+    if (!rc && (wr_toy_create("W", "mc", &from) || wr_toy_create("W", "data", &to) ||
+                (d->sim_set && wr_toy_set_params(from, d->sim_set)) ||
+                (d->data_set && wr_toy_set_params(to, d->data_set)) ||
+                wr_toy_gen_weight(from, to, n, pt, pl, d->wgen)))
         rc = cli_fail_wr("demo", "generator-level weights W mc -> W data");
-    wr_toy_free(toy);
+    wr_toy_free(from), wr_toy_free(to);
     free(pt), free(pl);
     return rc;
 }
