@@ -558,6 +558,72 @@ START_TEST(test_threads_and_roundtrip)
 }
 END_TEST
 
+/* Repacks a modified payload and checks the load fails as a format error. */
+static void expect_bad_payload(const unsigned char *payload, size_t size,
+                               const char *what)
+{
+    void *buf = NULL;
+    size_t bsize = 0;
+    WR_ASSERT_OK(wr__container_pack(WR_KIND_MORPHER, 1, payload, size, &buf, &bsize));
+    wr_morpher *m = NULL;
+    wr_clear_error();
+    wr_status st = wr_morpher_from_bytes(buf, bsize, &m);
+    ck_assert_msg(st == WR_ERR_FORMAT, "%s: %s (%s)", what, wr_status_string(st),
+                  wr_last_error());
+    ck_assert_ptr_null(m);
+    wr_free(buf);
+}
+
+/* Payloads that pass the container's CRC but lie: every lie is caught. */
+START_TEST(test_hostile_payload)
+{
+    wr__rng r;
+    wr__rng_seed(&r, 21, 0);
+    wr_morpher *m = fit_recoil(&r, 3000);
+    void *buf = NULL, *payload = NULL;
+    size_t size = 0, psize = 0;
+    WR_ASSERT_OK(wr_morpher_to_bytes(m, &buf, &size));
+    WR_ASSERT_OK(wr__container_unpack(buf, size, WR_KIND_MORPHER, 1, &payload, &psize, NULL));
+    unsigned char *p = malloc(psize + 1), *orig = payload;
+    /* the unmodified payload loads */
+    memcpy(p, orig, psize);
+    void *ok = NULL;
+    size_t oksize = 0;
+    WR_ASSERT_OK(wr__container_pack(WR_KIND_MORPHER, 1, p, psize, &ok, &oksize));
+    wr_morpher *m2 = NULL;
+    WR_ASSERT_OK(wr_morpher_from_bytes(ok, oksize, &m2));
+    wr_morpher_free(m2);
+    wr_free(ok);
+    /* n_z claims 2 conditioning variables: the embedded forests have the
+     * input counts of n_z = 1 and do not fit the chain */
+    memcpy(p, orig, psize);
+    p[4] = 2;
+    expect_bad_payload(p, psize, "n_z");
+    /* n_y = 0 */
+    memcpy(p, orig, psize);
+    p[0] = 0;
+    expect_bad_payload(p, psize, "n_y");
+    /* a level count far beyond the bytes left */
+    memcpy(p, orig, psize);
+    p[8 + 6] = 0x7f;
+    expect_bad_payload(p, psize, "n_levels");
+    /* levels no longer increasing: 0.05 -> 0.5 */
+    memcpy(p, orig, psize);
+    double half = 0.5;
+    memcpy(p + 16 + 8, &half, 8); /* little-endian hosts only, as CI */
+    expect_bad_payload(p, psize, "levels");
+    /* one byte too many, one too few */
+    memcpy(p, orig, psize);
+    p[psize] = 0;
+    expect_bad_payload(p, psize + 1, "trailing byte");
+    expect_bad_payload(p, psize - 1, "truncated");
+    free(p);
+    free(payload);
+    wr_free(buf);
+    wr_morpher_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------- errors, cancellation */
 typedef struct prog {
     int morph_calls, forest_calls, cancel_at;
@@ -737,6 +803,7 @@ static Suite *morph_suite(void)
     tcase_add_test(tc, test_bounds);
     tcase_add_test(tc, test_monotone_grid);
     tcase_add_test(tc, test_threads_and_roundtrip);
+    tcase_add_test(tc, test_hostile_payload);
     tcase_add_test(tc, test_progress_and_cancel);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_unconditional);
