@@ -94,6 +94,9 @@ def f32file(name, a):
     return path
 
 
+LAST_RUN = {}  # every "key=value" the driver printed in its last run
+
+
 def wrecoil_morph(sim, data, apply_zy, repeat=1, params="", alt=None):
     """Fits with libwrecoil's C driver; returns (y', fit s, apply s), and
     with `alt` ("k=v" apply-time parameters) also y' of the same model
@@ -112,6 +115,8 @@ def wrecoil_morph(sim, data, apply_zy, repeat=1, params="", alt=None):
     _, text = common.run(args)
     res = {k: float(v) for k, v in (line.split("=", 1) for line in text.split())}
     y = np.fromfile(out, dtype=np.float32).reshape(len(za), 2).astype(np.float64)
+    LAST_RUN.clear()
+    LAST_RUN.update(res)
     if alt:
         y_alt = np.fromfile(alt_out, dtype=np.float32).reshape(len(za), 2).astype(np.float64)
         return y, res["fit_s"], res["apply_s"], y_alt, res["alt_apply_s"]
@@ -333,9 +338,13 @@ def toy_suite(metrics):
     metrics["apply_events_per_s"] = len(big[0]) / t_big
     metrics["apply_events_per_s_1thread"] = len(big[0]) / t_one
     metrics["load_average_during_apply"] = (load + os.getloadavg()[0]) / 2
+    # load-independent: events per CPU second (all threads of the process)
+    metrics["apply_events_per_cpu_s"] = len(big[0]) / LAST_RUN["apply_cpu_s"]
+    metrics["apply_events_per_cpu_s_1thread"] = len(big[0]) / LAST_RUN["alt_apply_cpu_s"]
     print(f"apply throughput, 1e6 events: {len(big[0]) / t_big:.0f}/s on {THREADS} threads (best of 3), "
           f"{len(big[0]) / t_one:.0f}/s on 1 thread; load average {metrics['load_average_during_apply']:.1f} "
-          f"on {os.cpu_count()} cores")
+          f"on {os.cpu_count()} cores; per CPU second {metrics['apply_events_per_cpu_s']:.0f} (2 threads), "
+          f"{metrics['apply_events_per_cpu_s_1thread']:.0f} (1 thread)")
 
 
 def generator_suite(metrics):
