@@ -16,6 +16,11 @@ ROOT = os.path.abspath(os.path.join(PKG_PARENT, "..", ".."))
 SHARED_DATA = os.environ.get("WR_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "dask: needs dask + distributed and starts a "
+                            "LocalCluster (deselect with -m 'not dask')")
+
+
 def has_symbol(name):
     return hasattr(wrecoil._lib.lib, name)
 

@@ -19,6 +19,8 @@ import pandas as pd  # noqa: E402
 
 import wrecoil.dask as wd  # noqa: E402
 
+pytestmark = pytest.mark.dask
+
 
 @pytest.fixture(scope="module")
 def client():
