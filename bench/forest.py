@@ -16,8 +16,18 @@ rate 0.1, 255 bins, min 20 rows per leaf, no L2, 2 threads:
     objective (the Debian XGBoost 1.7 has no reg:quantileerror), base score
     the tau-quantile of y
 
-Environment: FOREST_BENCH_N (training rows, default 1000000),
-FOREST_BENCH_NTEST (test rows, default 1000000), FOREST_BENCH_THREADS (2).
+Size.  The issue asks for ~1e6 rows.  On the 2-core machine shared by ~7
+engineers (load average 9-13) scikit-learn alone needed 594 s for 200000
+rows (9 models), i.e. ~50 min for 1e6 and XGBoost about as long, so the
+side-by-side comparison runs at 200000 training rows by default, and
+libwrecoil alone is then also timed at FOREST_BENCH_BIG rows (default 1e6)
+to show how it scales (metrics wrecoil_big_*).  Set FOREST_BENCH_N=1000000
+on an idle machine for the full-size comparison.
+
+Environment: FOREST_BENCH_N (training rows, default 200000),
+FOREST_BENCH_NTEST (test rows, default = N), FOREST_BENCH_BIG (1000000; 0 =
+skip), FOREST_BENCH_THREADS (2), FOREST_BENCH_SKIP ("sklearn,xgboost"),
+FOREST_BENCH_OUT (name of the bench/out/<name>.json, default forest).
 """
 import os
 import sys
@@ -33,8 +43,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-N_TRAIN = int(float(os.environ.get("FOREST_BENCH_N", "1000000")))
-N_TEST = int(float(os.environ.get("FOREST_BENCH_NTEST", "1000000")))
+N_TRAIN = int(float(os.environ.get("FOREST_BENCH_N", "200000")))
+N_TEST = int(float(os.environ.get("FOREST_BENCH_NTEST", str(N_TRAIN))))
+N_BIG = int(float(os.environ.get("FOREST_BENCH_BIG", "1000000")))
 LEVELS = [0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.95]
 FEATURES = ["h_tk", "r_ntnpv", "s_tk", "n_tk", "n_vtx"]
 TARGET = "ln_e1"
@@ -68,7 +79,7 @@ def smoothed_bootstrap(X, y, n, rng):
     return Xb.astype(np.float32), yb.astype(np.float32)
 
 
-def make_data():
+def make_data(n_train=N_TRAIN, n_test=N_TEST):
     rng = np.random.default_rng(12345)
     try:
         X, y = load_events()
@@ -80,10 +91,10 @@ def make_data():
     perm = rng.permutation(len(y))
     cut = int(0.8 * len(y))
     tr, te = perm[:cut], perm[cut:]
-    Xtr, ytr = smoothed_bootstrap(X[tr], y[tr], N_TRAIN, rng)
-    Xte, yte = smoothed_bootstrap(X[te], y[te], N_TEST, rng)
-    print(f"forest bench: {source}, {len(y)} events -> {N_TRAIN} train / "
-          f"{N_TEST} test rows, d={X.shape[1]}, Q={len(LEVELS)}")
+    Xtr, ytr = smoothed_bootstrap(X[tr], y[tr], n_train, rng)
+    Xte, yte = smoothed_bootstrap(X[te], y[te], n_test, rng)
+    print(f"forest bench: {source}, {len(y)} events -> {n_train} train / "
+          f"{n_test} test rows, d={X.shape[1]}, Q={len(LEVELS)}")
     return Xtr, ytr, Xte, yte
 
 
@@ -111,12 +122,8 @@ def run_wrecoil(Xtr, ytr, Xte, multi, tmp):
 
 
 def run_sklearn(Xtr, ytr, Xte):
+    # OMP_NUM_THREADS (set above, before any import) limits its OpenMP threads
     from sklearn.ensemble import HistGradientBoostingRegressor
-    try:
-        from threadpoolctl import threadpool_limits
-        limit = threadpool_limits(limits=THREADS)
-    except ImportError:
-        limit = None
     fit_t = pred_t = 0.0
     P = np.empty((len(Xte), len(LEVELS)), dtype=np.float32)
     for q, tau in enumerate(LEVELS):
@@ -131,8 +138,6 @@ def run_sklearn(Xtr, ytr, Xte):
         t2 = time.perf_counter()
         fit_t += t1 - t0
         pred_t += t2 - t1
-    if limit is not None:
-        limit.unregister() if hasattr(limit, "unregister") else None
     return fit_t, pred_t, P
 
 
@@ -191,7 +196,16 @@ def main():
         m[f"pinball_ratio_vs_{name}"] = m["wrecoil_pinball"] / m[f"{name}_pinball"]
         m[f"independent_pinball_ratio_vs_{name}"] = (
             m["wrecoil_independent_pinball"] / m[f"{name}_pinball"])
-    common.write("forest", m)
+    if N_BIG > N_TRAIN:
+        Xtr, ytr, Xte, yte = make_data(N_BIG, N_BIG)
+        with tempfile.TemporaryDirectory() as tmp:
+            fit_t, pred_t, P = run_wrecoil(Xtr, ytr, Xte, "shared", tmp)
+        m.update({"wrecoil_big_n": N_BIG, "wrecoil_big_fit_seconds": fit_t,
+                  "wrecoil_big_predict_seconds": pred_t,
+                  "wrecoil_big_pinball": pinball(yte, P)})
+        print(f"  wrecoil at {N_BIG} rows: fit {fit_t:.2f} s, predict {pred_t:.2f} s",
+              flush=True)
+    common.write(os.environ.get("FOREST_BENCH_OUT", "forest"), m)
 
 
 if __name__ == "__main__":
