@@ -293,6 +293,22 @@ def test_pdf_functions_analytic():
     np.testing.assert_allclose(wrecoil.pdf_cdf("gauss", [0.0, 1.0], [0.0]), [0.5])
 
 
+@pytest.mark.skipif(wrecoil.pdf_n_params(3) != 7, reason="no gaussexp2_flat in this libwrecoil")
+def test_pdf_gaussexp2_flat_is_the_documented_mixture():
+    ge = np.array([[0.2, 0.8, 1.2, 1.7], [-0.5, 0.3, 2.0, 0.9]])
+    flat = np.c_[ge, [0.25, 0.0], [-np.pi, -np.pi], [np.pi, np.pi]]
+    t = np.array([[-4.0, -1.0, 0.0, 2.5, 3.0], [-3.0, -0.5, 0.1, 1.0, 4.0]])
+    inside = (t >= -np.pi) & (t <= np.pi)
+    ref = (1 - flat[:, 4:5]) * wrecoil.pdf_density("gaussexp2", ge, t) + \
+        flat[:, 4:5] * inside / (2 * np.pi)
+    np.testing.assert_allclose(wrecoil.pdf_density("gaussexp2_flat", flat, t), ref, rtol=1e-10)
+    p = np.array([[0.05, 0.5, 0.95]] * 2)
+    q = wrecoil.pdf_quantile("gaussexp2_flat", flat, p)
+    np.testing.assert_allclose(wrecoil.pdf_cdf("gaussexp2_flat", flat, q), p, atol=1e-9)
+    r = wrecoil.Regressor(family="gaussexp2_flat", pedestal_lo=-1, pedestal_hi=1)
+    assert r.get_params()["pedestal_lo"] == -1 and r.get_params()["family"] == "gaussexp2_flat"
+
+
 def test_regressor_round_trips(regressor, xy, tmp_path):
     X, t = xy
     ref = regressor.predict(X)

@@ -139,15 +139,21 @@ class Model(_lib.Handle):
                     continue
                 raise
 
-    def get_params(self, deep=True):
-        """The documented parameters as a dict (numbers parsed)."""
-        out = {}
+    def _param_items(self):
+        """(key, string value) of the documented parameters this library
+        knows (an older library may lack some)."""
+        out = []
         for k in self._param_names:
             try:
-                out[k] = parse_value(self.get_param(k))
-            except Error:
-                pass
+                out.append((k, self.get_param(k)))
+            except Error as e:
+                if e.code != Status.INVALID_ARG:
+                    raise
         return out
+
+    def get_params(self, deep=True):
+        """The documented parameters as a dict (numbers parsed)."""
+        return {k: parse_value(v) for k, v in self._param_items()}
 
     # --------------------------------------------------------- progress
     def _run_with_progress(self, callback, call):
@@ -219,7 +225,7 @@ class Model(_lib.Handle):
         # parameters.
         if self._always_bytes or self.is_fitted:
             return (_rebuild, (self.__class__, self.to_bytes()))
-        params = " ".join("%s=%s" % (k, self.get_param(k)) for k in self._param_names)
+        params = " ".join("%s=%s" % kv for kv in self._param_items())
         return (_rebuild_unfitted, (self.__class__, self._init_args(), params,
                                     self._extra_state()))
 

@@ -14,7 +14,7 @@ __all__ = ["Regressor", "FAMILIES", "pdf_n_params", "pdf_density", "pdf_log_dens
            "SUMMARY_COLUMNS"]
 
 #: pdf families (wr_pdf_family, pinned values)
-FAMILIES = {"gauss": 1, "gaussexp2": 2}
+FAMILIES = {"gauss": 1, "gaussexp2": 2, "gaussexp2_flat": 3}
 #: columns of pdf_summary / Regressor.summary
 SUMMARY_COLUMNS = ("mode", "median", "mean", "mean_exp")
 
@@ -174,7 +174,8 @@ class Regressor(Model):
     >>> r.predict(X_test)      # (n, k) pdf parameters, float64
     >>> r.mean(X_test), r.quantile(X_test, [0.16, 0.5, 0.84]), r.pit(X_test, t_test)
 
-    Keyword arguments are parameters: ``family``, ``hidden``,
+    Keyword arguments are parameters: ``family`` (gauss, gaussexp2,
+    gaussexp2_flat), ``pedestal_lo``, ``pedestal_hi``, ``hidden``,
     ``activation``, ``epochs``, ``batch_size``, ``learning_rate``,
     ``lr_schedule``, ``lr_min``, ``lr_factor``, ``lr_patience``,
     ``adam_beta1``, ``adam_beta2``, ``adam_eps``, ``l2``, ``patience``,
@@ -183,7 +184,7 @@ class Regressor(Model):
     """
 
     _prefix = "wr_regressor"
-    _param_names = ("family", "hidden", "activation", "epochs", "batch_size", "learning_rate",
+    _param_names = ("family", "pedestal_lo", "pedestal_hi", "hidden", "activation", "epochs", "batch_size", "learning_rate",
                     "lr_schedule", "lr_min", "lr_factor", "lr_patience", "adam_beta1",
                     "adam_beta2", "adam_eps", "l2", "patience", "seed", "threads")
 
