@@ -185,6 +185,16 @@ def test_templates_per_partition_summed(client, mt_sample):
     np.testing.assert_allclose(boot.replica_mass, b_ref.replica_mass, rtol=1e-9)
     with pytest.raises(ValueError, match="m_gen"):
         wd.fill_templates(new_tf(), mtd, md[:100])
+    # templates and two pseudo-data variants in one pass per partition
+    w2 = np.c_[np.ones(len(mt)), new_tf().bw_weights(80.45, m)]
+    ref3 = wrecoil.TemplateFit(np.linspace(50, 110, 31), mass_step=0.1, mass_count=41,
+                               bootstrap=6, data_sets=2, threads=1)
+    tf3 = ref3.empty_copy()
+    ref3.add_events(mt, m, ids=ev, w_data=w2)
+    wd.fill_events(tf3, mtd, md, ids=evd, w_data=da.from_array(w2, chunks=(7000, 2)))
+    for j in range(2):
+        np.testing.assert_allclose(tf3.histogram("data", j), ref3.histogram("data", j), rtol=1e-12)
+    np.testing.assert_allclose(tf3.templates(), ref3.templates(), rtol=1e-12)
 
 
 def test_worker_errors_reach_the_client(client, regressor, xy):

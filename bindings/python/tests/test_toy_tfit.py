@@ -148,6 +148,27 @@ def test_template_fit_merge_and_round_trips(w_mt, tmp_path):
         a.merge(wrecoil.TemplateFit(np.linspace(50, 110, 11)))    # other binning
 
 
+def test_add_events_equals_templates_plus_data(w_mt):
+    mt, m, ev = w_mt
+    n = 5000
+    wd = np.c_[np.ones(n), 1 + 0.01 * (mt[:n] - 80) / 10, make_tf().bw_weights(80.5, m[:n])]
+    a = make_tf(data_sets=3).add_events(mt[:n], m[:n], ids=ev[:n], w_data=wd)
+    b = make_tf(data_sets=3).add_templates(mt[:n], m[:n], ids=ev[:n])
+    for j in range(3):
+        b.add_data(mt[:n], w=wd[:, j], ids=ev[:n], set=j)
+    np.testing.assert_allclose(a.templates(), b.templates(), rtol=1e-12)
+    for j in range(3):
+        np.testing.assert_allclose(a.histogram("data", j), b.histogram("data", j), rtol=1e-12)
+        np.testing.assert_allclose(a.histogram("data_sumw2", j), b.histogram("data_sumw2", j),
+                                   rtol=1e-12)
+    np.testing.assert_allclose(a.bootstrap(set=2).replica_mass, b.bootstrap(set=2).replica_mass,
+                               rtol=1e-9)
+    with pytest.raises(ValueError, match="w_data"):
+        a.add_events(mt[:n], m[:n], ids=ev[:n], w_data=np.ones((n - 1, 3)))
+    with pytest.raises(wrecoil.Error):
+        a.add_events(mt[:n], m[:n], ids=ev[:n], w_data=np.ones((n, 4)))    # 4 > data_sets
+
+
 def test_template_fit_2d_syst_and_errors(w_mt):
     mt, m, ev = w_mt
     tf = wrecoil.TemplateFit.uniform(12, 50, 110, 2, -1, 1, mass_step=0.2, mass_count=41,

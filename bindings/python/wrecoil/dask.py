@@ -44,8 +44,8 @@ from .toy import Toy, table_columns
 
 __all__ = ["model_bytes", "apply_regressor", "apply_forest", "apply_morpher",
            "apply_regressor_df", "apply_morpher_df", "recoil_features_df", "toy_table",
-           "toy_features", "fill_templates", "fill_data", "fill_templates_df", "fill_data_df",
-           "template_fit", "cache_info", "clear_cache"]
+           "toy_features", "fill_templates", "fill_events", "fill_data", "fill_templates_df",
+           "fill_data_df", "template_fit", "cache_info", "clear_cache"]
 
 # ------------------------------------------------------ per-worker cache
 _CACHE_SIZE = 4
@@ -411,12 +411,14 @@ def toy_features(toy, n, seed=1, first=0, chunk=100_000, nthreads=1, targets=Fal
 
 
 # ------------------------------------------------------------ templates
-def _fill_part(empty, what, set_, x, m, w, ids):
+def _fill_part(empty, what, set_, x, m, w, ids, w_data=None):
     tf = TemplateFit.from_bytes(empty)
     if x.ndim == 2 and x.shape[1] == 1 and tf.dim == 1:
         x = x[:, 0]
     if what == "templates":
         tf.add_templates(x, m, w, ids)
+    elif what == "events":
+        tf.add_events(x, m, w, ids, w_data)
     else:
         tf.add_data(x, w, ids, set=set_)
     return tf.to_bytes()
@@ -466,15 +468,15 @@ def _blocks_of(arrays, names):
     return out
 
 
-def _fill(tfit, what, x, m_gen, w, ids, set_, split_every, compute):
+def _fill(tfit, what, x, m_gen, w, ids, set_, split_every, compute, w_data=None):
     if not isinstance(tfit, TemplateFit):
         raise TypeError("tfit: expected a wrecoil.TemplateFit")
     empty = tfit.empty_copy()
     empty_d = dask.delayed(empty.to_bytes(), pure=True)
     empty.close()
-    xb, mb, wb, ib = _blocks_of([x, m_gen, w, ids], ["x", "m_gen", "w", "ids"])
+    blocks = _blocks_of([x, m_gen, w, ids, w_data], ["x", "m_gen", "w", "ids", "w_data"])
     parts = [dask.delayed(_fill_part, pure=True)(empty_d, what, int(set_), *blk)
-             for blk in zip(xb, mb, wb, ib)]
+             for blk in zip(*blocks)]
     if not parts:
         parts = [empty_d]
     total = _tree(parts, int(split_every))
@@ -495,6 +497,13 @@ def fill_templates(tfit, x, m_gen, w=None, ids=None, split_every=8, compute=True
     depend on the event ids only).  ``compute=False`` returns the delayed
     bytes of the summed histograms instead."""
     return _fill(tfit, "templates", x, m_gen, w, ids, 0, split_every, compute)
+
+
+def fill_events(tfit, x, m_gen, w=None, ids=None, w_data=None, split_every=8, compute=True):
+    """:meth:`TemplateFit.add_events` per block: the templates and, with
+    ``w_data`` (n, k), data sets 0..k-1 filled from the same events in one
+    pass; summed and merged into ``tfit`` as :func:`fill_templates`."""
+    return _fill(tfit, "events", x, m_gen, w, ids, 0, split_every, compute, w_data)
 
 
 def fill_data(tfit, x, w=None, ids=None, set=0, split_every=8, compute=True):

@@ -36,6 +36,8 @@ _edges = _lib.fn("wr_tfit_edges", STATUS, [HANDLE, c_int, f64p, c_size_t])
 _bw_weights = _lib.fn("wr_tfit_bw_weights", STATUS, [HANDLE, c_double, f64p, c_size_t, f64p])
 _add_templates = _lib.fn("wr_tfit_add_templates", STATUS, [HANDLE, f64p, f64p, f64p, u64p,
                                                            c_size_t])
+_add_events = _lib.fn("wr_tfit_add_events", STATUS, [HANDLE, f64p, f64p, f64p, u64p, c_size_t,
+                                                     f64p, c_size_t])
 _add_data = _lib.fn("wr_tfit_add_data", STATUS, [HANDLE, c_size_t, f64p, f64p, u64p, c_size_t])
 _set_data_histogram = _lib.fn("wr_tfit_set_data_histogram", STATUS,
                               [HANDLE, c_size_t, f64p, c_size_t])
@@ -198,6 +200,31 @@ class TemplateFit(Model):
         ids = _ids(ids, n)
         _add_templates(self._h, _lib.ptr(x), _lib.ptr(m), _lib.ptr(w),
                        None if ids is None else ids.ctypes.data_as(u64p), n)
+        return self
+
+    def add_events(self, x, m_gen, w=None, ids=None, w_data=None):
+        """Adds simulated events to the templates (as :meth:`add_templates`)
+        and, in the same pass, to data sets 0..k-1 with the weights
+        ``w_data`` (n, k): one column per pseudo-data variant (e.g. BW
+        weights to a true mass, or a distortion of each size).  Equivalent to
+        add_templates + add_data per set, bins and bootstrap weights
+        computed once."""
+        x = self._x(x)
+        n = x.shape[0]
+        m = as_1d(m_gen, np.float64, "m_gen", n)
+        w = None if w is None else as_1d(w, np.float64, "w", n)
+        ids = _ids(ids, n)
+        k = 0
+        if w_data is not None:
+            w_data = _lib.as_array(w_data, np.float64, name="w_data")
+            if w_data.ndim == 1:
+                w_data = w_data.reshape(-1, 1)
+            if w_data.ndim != 2 or w_data.shape[0] != n:
+                raise ValueError("w_data: expected shape (%d, n_sets), got %s" % (n, w_data.shape))
+            k = w_data.shape[1]
+        _add_events(self._h, _lib.ptr(x), _lib.ptr(m), _lib.ptr(w),
+                    None if ids is None else ids.ctypes.data_as(u64p), n,
+                    _lib.ptr(w_data) if k else None, k)
         return self
 
     def add_data(self, x, w=None, ids=None, set=0):
