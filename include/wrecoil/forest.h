@@ -70,7 +70,11 @@ WR_API void wr_qforest_set_progress(wr_quantile_forest *f, wr_progress_fn fn,
  * Fits the model.  X is n x d (row-major float), y has n values, w (optional,
  * NULL = all 1) n non-negative weights.  X_val/y_val/w_val with n_val rows
  * form an optional validation set for early stopping (X_val NULL and
- * n_val 0 for none).  On failure the handle keeps its previous model.
+ * n_val 0 for none; without it early_stopping_rounds is ignored).  Fails
+ * with WR_ERR_INVALID_ARG on n = 0, d = 0, NaN/Inf in X or y (or the
+ * validation set), negative or all-zero weights; WR_ERR_CANCELLED when the
+ * progress callback stops it.  On failure the handle keeps its previous
+ * model.  The result is the same for any "threads".
  */
 WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
                                 size_t n, size_t d, const float *y,
@@ -81,7 +85,9 @@ WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
 /**
  * Predicts every level for n rows of X (n x d, d equal to the fitted d):
  * out is n x n_levels, row-major; each row is non-decreasing (never
- * crossing).  (const, thread-safe on a fitted handle)
+ * crossing).  WR_ERR_NOT_FITTED before a fit, WR_ERR_INVALID_ARG for
+ * another d or NaN/Inf in X; n = 0 does nothing.  (const, thread-safe on
+ * a fitted handle)
  */
 WR_API wr_status wr_qforest_predict(const wr_quantile_forest *f,
                                     const float *X, size_t n, size_t d,
