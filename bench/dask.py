@@ -65,8 +65,11 @@ def train_regressor():
     ok = ~f.no_tk
     reg = wrecoil.Regressor(family="gaussexp2", hidden=(64, 64, 64), epochs=2, threads=2, seed=1)
     reg.fit(f.features[ok], f.targets[ok, 0])
-    reg.set_params(threads=1)          # one thread per worker when applying
-    return wrecoil.Regressor.from_bytes(reg.to_bytes())
+    # the model keeps threads=2 from its fit; apply_regressor(threads=1)
+    # gives each Dask task one C thread, the in-process baseline gets 1 too
+    reg = wrecoil.Regressor.from_bytes(reg.to_bytes())
+    reg.set_params(threads=1)
+    return reg
 
 
 def wait(client, collection):

@@ -3,6 +3,7 @@ loopback): results equal to the single-process ones, the model rebuilt once
 per worker, and a worker killed mid-computation is survived.  Skipped
 (visibly) when dask or distributed is missing."""
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -76,6 +77,14 @@ def test_apply_regressor_and_forest_bit_for_bit(client, regressor, forest, xy):
     assert sum(i["hits"] for i in info.values()) > 0
     for i in info.values():
         assert i["builds"] <= 2          # one regressor, one forest (LRU keeps both)
+    # a model fitted (and so saved) with threads=2 runs with one C thread per
+    # Dask task
+    r2 = wrecoil.Regressor(hidden=(8,), epochs=1, threads=2).fit(X[:500], t[:500])
+    assert pickle.loads(pickle.dumps(r2)).get_param("threads") == "2"
+    np.testing.assert_array_equal(wd.apply_regressor(r2, Xd, "mean").compute(), r2.mean(X))
+    threads = client.run(lambda: sorted({m.get_param("threads") for m in
+                                         __import__("wrecoil.dask").dask._cache.values()}))
+    assert all(v == ["1"] for v in threads.values()), threads
     with pytest.raises(ValueError, match="method"):
         wd.apply_regressor(regressor, Xd, "nope")
     with pytest.raises(ValueError):

@@ -56,9 +56,10 @@ _CLASSES = {"QuantileForest": QuantileForest, "Regressor": Regressor, "Morpher":
             "TemplateFit": TemplateFit}
 
 
-def _model(cls_name, data):
-    """The model of ``data`` rebuilt once per process (LRU of 4)."""
-    key = (cls_name, hashlib.sha1(data).digest())
+def _model(cls_name, data, threads=1):
+    """The model of ``data`` rebuilt once per process (LRU of 4), its
+    ``threads`` parameter set to ``threads`` (None: as saved)."""
+    key = (cls_name, hashlib.sha1(data).digest(), threads)
     with _cache_lock:
         m = _cache.get(key)
         if m is not None:
@@ -66,6 +67,10 @@ def _model(cls_name, data):
             _stats["hits"] += 1
             return m
     m = _CLASSES[cls_name].from_bytes(data)
+    if threads is not None:
+        # a model carries the threads of its fit; on a worker, Dask's
+        # threads are the parallelism: one C thread per task by default
+        m.set_params(threads=int(threads))
     with _cache_lock:
         if key not in _cache:
             _stats["builds"] += 1
@@ -118,8 +123,8 @@ _REG_METHODS = {"predict", "summary", "mean", "median", "mode", "mean_exp", "qua
                 "pdf", "cdf"}
 
 
-def _reg_block(X, t, data, cls_name, method, p):
-    r = _model(cls_name, data)
+def _reg_block(X, t, data, cls_name, method, p, threads):
+    r = _model(cls_name, data, threads)
     if method in ("pit", "pdf", "cdf"):
         return getattr(r, method)(X, t.reshape(-1) if t.ndim == 2 and t.shape[1] == 1 else t)
     if method == "quantile":
@@ -127,7 +132,7 @@ def _reg_block(X, t, data, cls_name, method, p):
     return getattr(r, method)(X)
 
 
-def apply_regressor(model, X, method="predict", t=None, p=None, name=None):
+def apply_regressor(model, X, method="predict", t=None, p=None, name=None, threads=1):
     """Applies a fitted :class:`wrecoil.Regressor` to the dask array ``X``
     (n, d) block by block (lazy).  ``method``: "predict" (n, k), "summary"
     (n, 4), "mean", "median", "mode", "mean_exp" (n,), "quantile" with
@@ -135,7 +140,8 @@ def apply_regressor(model, X, method="predict", t=None, p=None, name=None):
     "cdf" with the dask array ``t`` (n,) aligned with X.  float64 results,
     equal bit for bit to the same method on the whole array.  ``name``:
     the output's key name (default: a hash of the inputs; give a unique one
-    to force a recomputation of the same inputs)."""
+    to force a recomputation of the same inputs).  ``threads``: C threads
+    per task on the workers (the model's own setting with None)."""
     if method not in _REG_METHODS:
         raise ValueError("method: one of %s" % ", ".join(sorted(_REG_METHODS)))
     if not model.is_fitted:
@@ -168,16 +174,16 @@ def apply_regressor(model, X, method="predict", t=None, p=None, name=None):
             raise ValueError("p: scalar or (m,) probabilities shared by all events")
     else:
         chunks, drop = (n_rows,), 1
-    return da.map_blocks(_reg_block, X, t, data, cls_name, method, p, dtype=np.float64,
-                         chunks=chunks, drop_axis=drop, meta=np.empty((0,) * len(chunks)),
+    return da.map_blocks(_reg_block, X, t, data, cls_name, method, p, threads,
+                         dtype=np.float64, chunks=chunks, drop_axis=drop, meta=np.empty((0,) * len(chunks)),
                          name=name)
 
 
-def _forest_block(X, data, cls_name):
-    return _model(cls_name, data).predict(X)
+def _forest_block(X, data, cls_name, threads):
+    return _model(cls_name, data, threads).predict(X)
 
 
-def apply_forest(model, X, name=None):
+def apply_forest(model, X, name=None, threads=1):
     """Quantiles of a fitted :class:`wrecoil.QuantileForest` for the dask
     array ``X`` (n, d): (n, n_levels) float32, lazy.  ``name`` as in
     :func:`apply_regressor`."""
@@ -185,12 +191,12 @@ def apply_forest(model, X, name=None):
         raise _lib.Error(_lib.Status.NOT_FITTED, "apply_forest: the forest is not fitted")
     cls_name, data = _shipped(model)
     X = _rows_only(X, model.n_features, "X")
-    return da.map_blocks(_forest_block, X, data, cls_name, dtype=np.float32,
+    return da.map_blocks(_forest_block, X, data, cls_name, threads, dtype=np.float32,
                          chunks=(X.chunks[0], (model.n_levels,)), name=name)
 
 
-def _morph_block(z, y, data, cls_name, return_u):
-    m = _model(cls_name, data)
+def _morph_block(z, y, data, cls_name, return_u, threads):
+    m = _model(cls_name, data, threads)
     if z.shape[1] == 0:
         z = None
     if not return_u:
@@ -199,10 +205,11 @@ def _morph_block(z, y, data, cls_name, return_u):
     return np.concatenate([yo.astype(np.float64), u], axis=1)
 
 
-def apply_morpher(model, z, y, return_u=False):
+def apply_morpher(model, z, y, return_u=False, threads=1):
     """Morphs the dask arrays ``z`` (n, k) and ``y`` (n, N) with a fitted
     :class:`wrecoil.Morpher`: y' (n, N) float32, or (y', u) with
-    ``return_u`` (u float64), lazy; equal bit for bit to Morpher.apply."""
+    ``return_u`` (u float64), lazy; equal bit for bit to Morpher.apply.
+    ``threads``: C threads per task (None: the model's setting)."""
     if not model.is_fitted:
         raise _lib.Error(_lib.Status.NOT_FITTED, "apply_morpher: the morpher is not fitted")
     name, data = _shipped(model)
@@ -215,17 +222,16 @@ def apply_morpher(model, z, y, return_u=False):
         raise ValueError("z: %d rows, y: %d rows" % (z.shape[0], y.shape[0]))
     z = z.rechunk((y.chunks[0], z.chunks[1]))
     if not return_u:
-        return da.map_blocks(_morph_block, z, y, data, name, False, dtype=np.float32,
+        return da.map_blocks(_morph_block, z, y, data, name, False, threads, dtype=np.float32,
                              chunks=y.chunks)
-    both = da.map_blocks(_morph_block, z, y, data, name, True, dtype=np.float64,
+    both = da.map_blocks(_morph_block, z, y, data, name, True, threads, dtype=np.float64,
                          chunks=(y.chunks[0], (2 * N,)))
     return both[:, :N].astype(np.float32), both[:, N:]
 
 
 # ------------------------------------------------------------ dataframes
-def _reg_part(df, data, cls_name, features, method, out, p):
-    import pandas as pd
-    r = _model(cls_name, data)
+def _reg_part(df, data, cls_name, features, method, out, p, threads):
+    r = _model(cls_name, data, threads)
     X = df[list(features)].to_numpy(np.float32)
     if method == "quantile":
         v = r.quantile(X, p)
@@ -238,7 +244,7 @@ def _reg_part(df, data, cls_name, features, method, out, p):
     return res
 
 
-def apply_regressor_df(model, df, features, method="mean", out=None, p=None):
+def apply_regressor_df(model, df, features, method="mean", out=None, p=None, threads=1):
     """Adds the regressor's ``method`` ("mean", "median", "mode",
     "mean_exp", "predict", "summary", "quantile" with ``p``) of the
     ``features`` columns of the dask DataFrame ``df`` as new columns
@@ -268,11 +274,11 @@ def apply_regressor_df(model, df, features, method="mean", out=None, p=None):
     meta = df._meta.copy()
     for c in out:
         meta[c] = pd.Series([], dtype=np.float64)
-    return df.map_partitions(_reg_part, data, name, features, method, out, p, meta=meta)
+    return df.map_partitions(_reg_part, data, name, features, method, out, p, threads, meta=meta)
 
 
-def _morph_part(df, data, cls_name, zcols, ycols, out):
-    m = _model(cls_name, data)
+def _morph_part(df, data, cls_name, zcols, ycols, out, threads):
+    m = _model(cls_name, data, threads)
     z = df[list(zcols)].to_numpy(np.float32) if zcols else None
     y = df[list(ycols)].to_numpy(np.float32)
     yo = m.apply(z, y)
@@ -282,7 +288,7 @@ def _morph_part(df, data, cls_name, zcols, ycols, out):
     return res
 
 
-def apply_morpher_df(model, df, z, y, out=None):
+def apply_morpher_df(model, df, z, y, out=None, threads=1):
     """Morphs the ``y`` columns of the dask DataFrame ``df`` given the ``z``
     columns; the morphed values go to the columns ``out`` (default
     "<y>_morphed"; pass ``out=y`` to overwrite).  Lazy."""
@@ -300,7 +306,7 @@ def apply_morpher_df(model, df, z, y, out=None):
     meta = df._meta.copy()
     for c in out:
         meta[c] = pd.Series([], dtype=np.float32)
-    return df.map_partitions(_morph_part, data, name, z, y, out, meta=meta)
+    return df.map_partitions(_morph_part, data, name, z, y, out, threads, meta=meta)
 
 
 def _features_part(df, event, htrue, nthreads):
