@@ -1,5 +1,6 @@
 /* fuzz/fuzz_tfit.c -- wr_tfit_from_bytes on hostile template fits.  A
- * handle that loads must report consistent sizes, copy its histograms, fit
+ * handle that loads must report consistent sizes, hold finite histograms
+ * (sums of squared weights >= 0), copy them out, fit
  * (or fail with a message) when small enough, and round-trip through
  * to_bytes bit for bit. */
 #include <math.h>
@@ -29,6 +30,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_REQUIRE(h && h2 && masses);
     FUZZ_REQUIRE(wr_tfit_masses(tf, masses, nm) == WR_OK);
     for (size_t i = 1; i < nm; i++) FUZZ_REQUIRE(masses[i] > masses[i - 1]);
+    /* every loaded histogram is finite, sums of squared weights >= 0 */
+    for (int what = WR_TFIT_TEMPLATE; what <= WR_TFIT_DATA_SUMW2; what++) {
+        size_t lim = what <= WR_TFIT_TEMPLATE_SUMW2 ? nm : 1;
+        for (size_t i = 0; i < lim && nb * lim <= 100000; i++) {
+            FUZZ_REQUIRE(wr_tfit_histogram(tf, what, i, h, nb) == WR_OK);
+            for (size_t b = 0; b < nb; b++) {
+                FUZZ_REQUIRE(isfinite(h[b]));
+                if (what == WR_TFIT_TEMPLATE_SUMW2 || what == WR_TFIT_DATA_SUMW2)
+                    FUZZ_REQUIRE(h[b] >= 0.0);
+            }
+        }
+    }
     FUZZ_REQUIRE(wr_tfit_histogram(tf, WR_TFIT_TEMPLATE, nm - 1, h, nb) == WR_OK);
     FUZZ_REQUIRE(wr_tfit_histogram(tf, WR_TFIT_TEMPLATE, nm, h, nb) == WR_ERR_INVALID_ARG);
     FUZZ_REQUIRE(wr_tfit_histogram(tf, WR_TFIT_DATA, 0, h, nb) == WR_OK);

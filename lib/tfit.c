@@ -1267,6 +1267,31 @@ static wr_status tf_read_layout(wr__reader *r, wr_template_fit **out)
     return st;
 }
 
+/* Loaded histograms: finite contents (weights may be negative), sums of
+ * squared weights >= 0; a NaN would otherwise reach every fit silently. */
+static wr_status check_histograms(const wr_template_fit *tf)
+{
+    const struct {
+        const double *v;
+        size_t n;
+        bool sumw2;
+        const char *what;
+    } h[4] = {
+        {tf->T, (tf->R + 1) * tf->B * tf->H, false, "template"},
+        {tf->T2, (tf->bb_stored ? tf->R + 1 : 1) * tf->B * tf->H, true, "template sumw2"},
+        {tf->D, tf->S * (tf->R + 1) * tf->B, false, "data"},
+        {tf->D2, tf->S * tf->B, true, "data sumw2"},
+    };
+    for (int k = 0; k < 4; k++)
+        for (size_t i = 0; i < h[k].n; i++)
+            if (!isfinite(h[k].v[i]) || (h[k].sumw2 && h[k].v[i] < 0.0))
+                return wr__fail(WR_ERR_FORMAT, "tfit payload: %s histogram "
+                                "value %g at index %zu is not %s", h[k].what,
+                                h[k].v[i], i,
+                                h[k].sumw2 ? "finite and >= 0" : "finite");
+    return WR_OK;
+}
+
 static wr_status tf_deserialise(const void *payload, size_t size,
                                 wr_template_fit **out)
 {
@@ -1291,6 +1316,7 @@ static wr_status tf_deserialise(const void *payload, size_t size,
             wr__r_f64s(&r, tf->T2, (tf->bb_stored ? tf->R + 1 : 1) * tf->B * tf->H);
             wr__r_f64s(&r, tf->D, tf->S * (tf->R + 1) * tf->B);
             wr__r_f64s(&r, tf->D2, tf->S * tf->B);
+            st = check_histograms(tf);
         }
     }
     if (!st) st = wr__r_status(&r, "tfit payload", true);
