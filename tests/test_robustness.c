@@ -241,11 +241,25 @@ START_TEST(test_regression_table_nul_in_header)
     /* fuzz_table: "000,5,<BOM>" has a column named by the three bytes of a
      * UTF-8 byte-order mark; written first in a header, the reader took it
      * for a BOM and saw an empty name.  The writer refuses such names. */
-    const char *bom[2] = {"\xEF\xBB\xBF", "000"}, *bom2[1] = {"\xEF\xBB\xBFx"};
+    raw = read_file("fuzz/regressions/table/bom-as-first-name", &raw_n);
+    ck_assert_ptr_nonnull(raw);
+    snprintf(path, sizeof path, "/tmp/wr_robust_tableXXXXXX");
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, raw + 1, raw_n - 1), (ssize_t)(raw_n - 1));
+    close(fd);
+    free(raw);
+    WR_ASSERT_OK(wr_table_reader_open(path, &r)); /* "000,5,<BOM>": a valid header */
+    ck_assert_uint_eq(wr_table_reader_n_columns(r), 3);
+    const char *bom[2] = {wr_table_reader_column_name(r, 2), wr_table_reader_column_name(r, 0)};
+    ck_assert_str_eq(bom[0], "\xEF\xBB\xBF");
+    const char *bom2[1] = {"\xEF\xBB\xBFx"};
     wr_table_writer *bw = NULL;
     WR_ASSERT_FAILS(wr_table_writer_open("/tmp/wr_never.csv", bom, 2, &bw), WR_ERR_INVALID_ARG);
     WR_ASSERT_FAILS(wr_table_writer_open("/tmp/wr_never.csv", bom2, 1, &bw), WR_ERR_INVALID_ARG);
     ck_assert_ptr_null(bw);
+    wr_table_reader_close(r);
+    unlink(path);
     const char *numeric[2] = {".10", "5551115123125782"};
     const char *tabbed[1] = {"\tx"};
     wr_table_writer *w = NULL;
