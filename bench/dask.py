@@ -20,6 +20,8 @@ Metrics (bench/out/dask.json):
   scaling_2_vs_1            ratio of the two
   toy_features_per_s_1worker / _2workers / toy_scaling_2_vs_1
   model_builds_*            C handles rebuilt on the workers (1 per worker)
+  cpu_reference_scaling_2_vs_1  the same ratio for plain numpy tasks run at
+                            the same moments: what the machine allows
   cores, load_average_1min  the 2-worker scaling cannot exceed the idle
                             cores of a shared machine
 """
@@ -70,6 +72,15 @@ def train_regressor():
     reg = wrecoil.Regressor.from_bytes(reg.to_bytes())
     reg.set_params(threads=1)
     return reg
+
+
+def _burn(i):
+    """~0.2 s of single-threaded numpy work: the CPU reference."""
+    a = np.arange(1_000_000, dtype=np.float64) + i
+    s = 0.0
+    for _ in range(20):
+        s += float(np.sin(a).sum())
+    return s
 
 
 def wait(client, collection):
@@ -125,12 +136,17 @@ def main():
             del y
 
         Xl = clients[1].compute(X[1][:CHUNK]).result()
-        t_apply, t_in = {1: [], 2: []}, []
+        def burn(k):
+            clients[k].gather(clients[k].map(_burn, range(8), pure=False))
+
+        t_apply, t_in, t_ref = {1: [], 2: []}, [], {1: [], 2: []}
         for k in clients:
             apply(k)                       # warm-up: model shipped and rebuilt per worker
+            burn(k)
         for _ in range(REPEAT):
             for k in clients:
                 t_apply[k].append(timed(lambda: apply(k)))
+                t_ref[k].append(timed(lambda: burn(k)))
             t_in.append(timed(lambda: reg.summary(Xl)) * (n_apply / len(Xl)))
         # check: the distributed result equals the in-process one
         for k, cl in clients.items():     # X[1] and X[2] hold the same events
@@ -147,7 +163,8 @@ def main():
         "events_per_s_1worker": r1, "events_per_s_2workers": r2, "scaling_2_vs_1": r2 / r1,
         "toy_events": N_TOY, "toy_features_per_s_1worker": g1,
         "toy_features_per_s_2workers": g2, "toy_scaling_2_vs_1": g2 / g1,
-        "model_builds_1worker": builds[1], "model_builds_2workers": builds[2]})
+        "model_builds_1worker": builds[1], "model_builds_2workers": builds[2],
+        "cpu_reference_scaling_2_vs_1": min(t_ref[1]) / min(t_ref[2])})
 
 
 if __name__ == "__main__":
