@@ -95,6 +95,12 @@ def test_morpher_errors(morpher, samples):
         wrecoil.Morpher(0, 1)
     with pytest.raises(ValueError, match="bounds"):
         wrecoil.Morpher(2, 1, bounds=[(0, 1)])
+    with pytest.raises(ValueError, match="direction"):
+        m.set_forest_params("rounds=3", direction="up")
+    with pytest.raises(wrecoil.Error):
+        m.set_bounds(5, 0, 1)                 # no variable 5
+    with pytest.raises(wrecoil.Error):
+        m.set_bounds(0, 1, 0)                 # lo > hi
 
 
 def test_morpher_progress_and_cancel(samples):

@@ -126,6 +126,10 @@ def test_template_fit_closure(w_mt):
         assert tf.fit(true_mass=tf.masses[i]).bias_mev == pytest.approx(0, abs=1.0)
     with pytest.raises(ValueError, match="counts"):
         tf.set_data_histogram(np.ones(3))
+    with pytest.raises(ValueError, match="what"):
+        tf.histogram("nonsense")
+    with pytest.raises(wrecoil.Error):
+        tf.histogram("template", 999)        # index beyond the grid: checked by C
 
 
 def test_template_fit_merge_and_round_trips(w_mt, tmp_path):

@@ -35,6 +35,15 @@ _fit = _lib.fn("wr_morpher_fit", STATUS, [HANDLE, f32p, f32p, f32p, c_size_t, f3
 _apply = _lib.fn("wr_morpher_apply", STATUS, [HANDLE, f32p, f32p, c_size_t, f32p, f64p])
 
 
+def _direction(d):
+    if isinstance(d, str):
+        try:
+            return _DIRECTIONS[d]
+        except KeyError:
+            raise ValueError("direction: one of sim, data, both") from None
+    return int(d)
+
+
 def _bound(v):
     if isinstance(v, str):
         s = v.strip().lower().replace(" ", "")
@@ -137,13 +146,13 @@ class Morpher(Model):
         """Forest parameters for the forests of ``direction`` ("sim",
         "data", "both" or SIM/DATA/BOTH) at the next fit; replaces the
         previous string ("" / {} restores the defaults)."""
-        d = _DIRECTIONS[direction] if isinstance(direction, str) else int(direction)
+        d = _direction(direction)
         s = params if isinstance(params, str) else format_params(params, **kw)
         _set_forest_params(self._h, d, _lib.cstr(s))
         return self
 
     def get_forest_params(self, direction=SIM):
-        d = _DIRECTIONS[direction] if isinstance(direction, str) else int(direction)
+        d = _direction(direction)
         size = 1024
         while True:
             buf = ctypes.create_string_buffer(size)

@@ -262,7 +262,12 @@ class TemplateFit(Model):
         """A filled histogram (n_bins,): ``what`` in "template",
         "template_sumw2" (``index`` = grid mass), "data", "data_sumw2"
         (``index`` = data set)."""
-        code = HISTOGRAMS[what] if isinstance(what, str) else int(what)
+        if isinstance(what, str):
+            if what not in HISTOGRAMS:
+                raise ValueError("what: one of %s" % ", ".join(HISTOGRAMS))
+            code = HISTOGRAMS[what]
+        else:
+            code = int(what)
         n = self.n_bins
         out = _lib.empty(n, np.float64)
         _histogram(self._h, code, int(index), _lib.ptr(out), n)
