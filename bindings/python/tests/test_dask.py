@@ -109,6 +109,16 @@ def test_apply_regressor_to_dataframe(client, regressor, xy):
         wd.apply_regressor_df(regressor, ddf, ["a", "b"])
 
 
+def test_apply_forest_to_dataframe(client, forest, xy):
+    X, _ = xy
+    ddf = dd.from_pandas(pd.DataFrame(X, columns=["a", "b", "c"]), npartitions=3)
+    out = wd.apply_forest_df(forest, ddf, ["a", "b", "c"]).compute()
+    assert list(out.columns) == ["a", "b", "c", "q0.1", "q0.5", "q0.9"]
+    np.testing.assert_array_equal(out[["q0.1", "q0.5", "q0.9"]].to_numpy(), forest.predict(X))
+    with pytest.raises(ValueError, match="out"):
+        wd.apply_forest_df(forest, ddf, ["a", "b", "c"], out=["x"])
+
+
 def test_toy_and_features_on_workers(client):
     toy = wrecoil.Toy("W", "mc")
     tab = wd.toy_table(toy, 2500, seed=17, chunk=600)

@@ -43,7 +43,7 @@ from .tfit import TemplateFit
 from .toy import Toy, table_columns
 
 __all__ = ["model_bytes", "apply_regressor", "apply_forest", "apply_morpher",
-           "apply_regressor_df", "apply_morpher_df", "recoil_features_df", "toy_table",
+           "apply_regressor_df", "apply_forest_df", "apply_morpher_df", "recoil_features_df", "toy_table",
            "toy_features", "fill_templates", "fill_events", "fill_data", "fill_templates_df",
            "fill_data_df", "template_fit", "cache_info", "clear_cache"]
 
@@ -275,6 +275,35 @@ def apply_regressor_df(model, df, features, method="mean", out=None, p=None, thr
     for c in out:
         meta[c] = pd.Series([], dtype=np.float64)
     return df.map_partitions(_reg_part, data, name, features, method, out, p, threads, meta=meta)
+
+
+def _forest_part(df, data, cls_name, features, out, threads):
+    q = _model(cls_name, data, threads).predict(df[list(features)].to_numpy(np.float32))
+    res = df.copy()
+    for j, c in enumerate(out):
+        res[c] = q[:, j]
+    return res
+
+
+def apply_forest_df(model, df, features, out=None, threads=1):
+    """Adds the quantiles of a fitted :class:`wrecoil.QuantileForest` of
+    the ``features`` columns of the dask DataFrame ``df`` as the float32
+    columns ``out`` (default "q<level>", e.g. "q0.5").  Lazy."""
+    import pandas as pd
+    if not model.is_fitted:
+        raise _lib.Error(_lib.Status.NOT_FITTED, "apply_forest_df: the forest is not fitted")
+    features = list(features)
+    if len(features) != model.n_features:
+        raise ValueError("features: %d columns for a model of %d features"
+                         % (len(features), model.n_features))
+    out = ["q%g" % lv for lv in model.levels] if out is None else list(out)
+    if len(out) != model.n_levels:
+        raise ValueError("out: %d names for %d levels" % (len(out), model.n_levels))
+    name, data = _shipped(model)
+    meta = df._meta.copy()
+    for c in out:
+        meta[c] = pd.Series([], dtype=np.float32)
+    return df.map_partitions(_forest_part, data, name, features, out, threads, meta=meta)
 
 
 def _morph_part(df, data, cls_name, zcols, ycols, out, threads):
