@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import wrecoil
-from wrecoil import _lib
 
 
 # ---------------------------------------------------------------- forest

@@ -2,8 +2,6 @@
 import numpy as np
 import pytest
 
-import wrecoil
-
 pytest.importorskip("matplotlib", reason="matplotlib not installed: plot helpers not tested")
 from wrecoil import plots  # noqa: E402
 

@@ -43,7 +43,8 @@ from .tfit import TemplateFit
 from .toy import Toy, table_columns
 
 __all__ = ["model_bytes", "apply_regressor", "apply_forest", "apply_morpher",
-           "apply_regressor_df", "apply_forest_df", "apply_morpher_df", "recoil_features_df", "toy_table",
+           "apply_regressor_df", "apply_forest_df", "apply_morpher_df", "recoil_features_df",
+           "toy_table",
            "toy_features", "fill_templates", "fill_events", "fill_data", "fill_templates_df",
            "fill_data_df", "template_fit", "cache_info", "clear_cache"]
 
@@ -175,7 +176,8 @@ def apply_regressor(model, X, method="predict", t=None, p=None, name=None, threa
     else:
         chunks, drop = (n_rows,), 1
     return da.map_blocks(_reg_block, X, t, data, cls_name, method, p, threads,
-                         dtype=np.float64, chunks=chunks, drop_axis=drop, meta=np.empty((0,) * len(chunks)),
+                         dtype=np.float64, chunks=chunks, drop_axis=drop,
+                         meta=np.empty((0,) * len(chunks)),
                          name=name)
 
 

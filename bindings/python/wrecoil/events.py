@@ -3,7 +3,6 @@
 
 import collections
 import ctypes
-import os
 
 import numpy as np
 
@@ -92,7 +91,8 @@ def wrap_angle(a):
     if np.ndim(a) == 0:
         return float(_wrap_angle(float(a)))
     arr = np.asarray(a, dtype=np.float64)
-    return np.array([_wrap_angle(float(v)) for v in arr.ravel()], dtype=np.float64).reshape(arr.shape)
+    out = np.array([_wrap_angle(float(v)) for v in arr.ravel()], dtype=np.float64)
+    return out.reshape(arr.shape)
 
 
 def _pairs(h, n, name):

@@ -6,7 +6,7 @@ import ctypes
 import numpy as np
 
 from . import _lib
-from ._lib import HANDLE, STATUS, c_double, c_size_t, c_char_p, f32p, f64p, POINTER
+from ._lib import HANDLE, STATUS, c_size_t, f32p, f64p, POINTER
 from ._model import Model, as_1d, as_2d_f32, declare_model, split_eval_set
 
 __all__ = ["QuantileForest", "DEFAULT_LEVELS"]
@@ -129,7 +129,8 @@ class QuantileForest(Model):
             out = _lib.empty((n, k), np.float32)
         elif not (isinstance(out, np.ndarray) and out.dtype == np.float32
                   and out.flags.c_contiguous and out.shape == (n, k)):
-            raise ValueError("out: expected a C-contiguous float32 array of shape (%d, %d)" % (n, k))
+            raise ValueError("out: expected a C-contiguous float32 array of shape (%d, %d)"
+                             % (n, k))
         _predict(h, _lib.ptr(X), n, X.shape[1], _lib.ptr(out))
         return out
 

@@ -1,7 +1,6 @@
 """Morpher: k-conditional quantile morphing of simulation to data
 (wr_morpher, docs/morph.md)."""
 
-import collections
 import ctypes
 import math
 

@@ -65,7 +65,7 @@ def pdf_sum(path, edges, observed, predicted, xlabel="t", title=None, weights=No
     pred = _finite(predicted, "predicted")
     total = obs.sum() if weights is None else np.sum(weights)
     if pred.shape == edges.shape:
-        exp = np.diff(pred) * len(np.asarray(observed)) if weights is None else np.diff(pred) * total
+        exp = np.diff(pred) * (len(np.asarray(observed)) if weights is None else total)
     elif pred.shape == (edges.shape[0] - 1,):
         exp = pred
     else:

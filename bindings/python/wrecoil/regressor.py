@@ -184,7 +184,8 @@ class Regressor(Model):
     """
 
     _prefix = "wr_regressor"
-    _param_names = ("family", "pedestal_lo", "pedestal_hi", "hidden", "activation", "epochs", "batch_size", "learning_rate",
+    _param_names = ("family", "pedestal_lo", "pedestal_hi", "hidden", "activation", "epochs",
+                    "batch_size", "learning_rate",
                     "lr_schedule", "lr_min", "lr_factor", "lr_patience", "adam_beta1",
                     "adam_beta2", "adam_eps", "l2", "patience", "seed", "threads")
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import HANDLE, STATUS, c_char_p, c_double, c_int, c_size_t, f64p, POINTER
-from ._model import Model, as_1d, check_rows, declare_model
+from ._model import Model, as_1d, declare_model
 
 __all__ = ["TemplateFit", "FitResult", "BootstrapResult", "SystResult", "HISTOGRAMS"]
 

@@ -6,8 +6,8 @@ import ctypes
 import numpy as np
 
 from . import _lib
-from ._lib import (HANDLE, STATUS, POINTER, c_char_p, c_double, c_int, c_int64, c_size_t,
-                   c_void_p, f32p, f64p, i32p, i64p)
+from ._lib import (HANDLE, STATUS, POINTER, c_char_p, c_int, c_int64, c_size_t, c_void_p,
+                   f64p, i64p)
 from ._model import format_params, parse_value
 
 __all__ = ["Toy", "Particles", "table_columns", "truth_columns"]
