@@ -203,6 +203,13 @@ def test_progress_callback_and_cancel(xy):
     assert f.n_rounds == 20
 
 
+def test_float32_contiguous_inputs_are_not_copied(xy):
+    X, t = xy
+    assert wrecoil._model.as_2d_f32(X) is X
+    assert wrecoil._model.as_1d(t, np.float32, "t") is t
+    assert wrecoil._model.as_2d_f32(X.astype(np.float64)) is not X
+
+
 def test_threads_share_one_handle(forest, regressor, xy):
     X, _ = xy
     parts = np.array_split(X, 8)

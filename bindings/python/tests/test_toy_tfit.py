@@ -26,6 +26,16 @@ def test_toy_table_windows_and_threads():
     assert toy.table(seed=4, n=0).shape == (0, 41)
 
 
+def test_toy_from_python_threads():
+    from concurrent.futures import ThreadPoolExecutor
+    toy = wrecoil.Toy("W")
+    ref = toy.table(seed=6, n=800, nthreads=1)
+    with ThreadPoolExecutor(4) as ex:
+        parts = list(ex.map(lambda f: toy.table(seed=6, n=100, first=f, nthreads=1),
+                            range(0, 800, 100)))
+    np.testing.assert_array_equal(np.concatenate(parts), ref)
+
+
 def test_toy_params_pickle_and_errors():
     toy = wrecoil.Toy("W", mass=80.4)
     assert float(toy.get_param("mass")) == pytest.approx(80.4)
