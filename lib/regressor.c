@@ -826,6 +826,9 @@ static wr_status via_params(const char *fn, points_api f, const wr_regressor *r,
                             const float *X, size_t n, size_t d, const double *x,
                             size_t m, double *out)
 {
+    size_t nm;
+    if (!wr__mul_size(n, m, &nm)) /* before any row of X is read */
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: n * m overflows", fn);
     double *params;
     wr_status st = params_for(fn, r, X, n, d, &params);
     if (st) return st;

@@ -1208,6 +1208,10 @@ START_TEST(test_size_overflow)
     WR_ASSERT_FAILS(wr_regressor_predict(r, X, huge, D, pd, 2), WR_ERR_INVALID_ARG);
     WR_ASSERT_FAILS(wr_regressor_fit(r, X, huge, 4, y, NULL, NULL, 0, NULL, NULL),
                     WR_ERR_INVALID_ARG);
+    /* n * d fits but n * m does not: refused before X is read */
+    size_t quarter = SIZE_MAX / 4 + 1;
+    WR_ASSERT_FAILS(wr_regressor_pdf(r, X, quarter, D, pd, 4, pd), WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_regressor_quantile(r, X, quarter, D, pd, 4, pd), WR_ERR_INVALID_ARG);
     /* the pdfs read n x k parameters: an overflowing n is refused before
      * the first row is read (it used to walk the rows off the array) */
     WR_ASSERT_FAILS(wr_pdf_density(WR_PDF_GAUSS, pd, huge, 2, pd, 4, pd), WR_ERR_INVALID_ARG);
