@@ -251,7 +251,7 @@ int cmd_demo(int argc, char **argv)
 {
     demo d;
     memset(&d, 0, sizeof d);
-    d.events = 400000, d.seed = 1, d.threads = 0, d.epochs = 30, d.rounds = 100;
+    d.events = 400000, d.seed = 1, d.threads = 0, d.epochs = 30, d.rounds = 250;
     d.bootstrap = 50, d.out = "demo-out";
     for (int k = 0; k < S_N; k++)
         d.sum[k].v[0] = d.sum[k].v[1] = d.sum[k].e[0] = d.sum[k].e[1] = NAN;
@@ -265,7 +265,7 @@ int cmd_demo(int argc, char **argv)
         {"data-dir", OPT_STR, &d.data_dir, "DIR",
          "run on generator samples w_mc, z_mc, z_data (+ w_data if present) instead of the toy"},
         {"epochs", OPT_INT, &d.epochs, "N", "maximum epochs of the recoil regressors [30]"},
-        {"rounds", OPT_INT, &d.rounds, "N", "boosting rounds of the morphing forests [100]"},
+        {"rounds", OPT_INT, &d.rounds, "N", "boosting rounds of the morphing forests [250]"},
         {"morph", OPT_STR, &d.morph_kv, "\"K=V ..\"",
          "morpher parameters, e.g. interpolation=pchip (docs/morph.md)"},
         {"forest", OPT_STR, &d.forest_kv, "\"K=V ..\"",
