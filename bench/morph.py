@@ -251,38 +251,48 @@ def wquantile(x, w, p):
     return np.interp(p, c, x[o])
 
 
+def _quantile_rows(label, sel_s, sel_d, sim_test, data_test, w, morphed, pulls):
+    """Prints one row per variable (quantiles 0.1/0.5/0.9 with errors) for
+    the selected events and appends the pulls to `pulls`."""
+    ys, yd = sim_test[1], data_test[1]
+    for j, name in enumerate(["|h|", "dphi"]):
+        row = []
+        for p in (0.1, 0.5, 0.9):
+            q, e = {}, {}
+            for key, (y, ww) in {"data": (yd[sel_d, j], np.ones(sel_d.sum())),
+                                 "before": (ys[sel_s, j], w[sel_s]),
+                                 "after": (morphed[sel_s, j], w[sel_s])}.items():
+                neff = ww.sum() ** 2 / np.sum(ww * ww)
+                q[key] = wquantile(y, ww, p)
+                d = 0.05
+                slope = (wquantile(y, ww, min(p + d, 0.999)) - wquantile(y, ww, max(p - d, 0.001))) / (2 * d)
+                e[key] = slope * np.sqrt(p * (1 - p) / neff)
+            pull = {k: (q[k] - q["data"]) / np.hypot(e[k], e["data"]) for k in ("before", "after")}
+            for k in pull:
+                pulls[k].append(pull[k])
+            row.append(f"q{int(p * 100)}: {q['data']:.3f}+-{e['data']:.3f} | {q['before']:.3f} "
+                       f"({pull['before']:+.1f}) | {q['after']:.3f} ({pull['after']:+.1f})")
+        print(f"  {label} {name:>5}: " + "; ".join(row))
+
+
 def quantile_table(title, sim_test, data_test, w, morphed):
-    """Quantiles 0.1/0.5/0.9 of each y in bins of pT: data, simulation
-    (z-weighted) before and after; error from the quantile's asymptotic
-    variance with Kish's effective size.  Returns RMS pulls."""
-    zs, ys = sim_test
-    zd, yd = data_test
-    names = ["|h|", "dphi"]
+    """Quantiles 0.1/0.5/0.9 of each y, marginal and in bins of pT: data,
+    simulation (z-weighted) before and after; error from the quantile's
+    asymptotic variance with Kish's effective size.  Returns RMS pulls
+    (conditional: "before"/"after"; marginal: "marginal_before"/...)."""
+    zs, zd = sim_test[0], data_test[0]
     pulls = {"before": [], "after": []}
-    print(f"--- quantiles of y in bins of pT ({title}): data | sim before | sim after (pull)")
+    marginal = {"before": [], "after": []}
+    print(f"--- quantiles of y ({title}): data | sim before | sim after (pull)")
+    _quantile_rows("all pT     ", np.ones(len(zs), bool), np.ones(len(zd), bool),
+                   sim_test, data_test, w, morphed, marginal)
     for lo, hi in zip(PT_BINS[:-1], PT_BINS[1:]):
         ms, md = (zs[:, 0] >= lo) & (zs[:, 0] < hi), (zd[:, 0] >= lo) & (zd[:, 0] < hi)
-        for j in range(2):
-            row = []
-            for p in (0.1, 0.5, 0.9):
-                q, e = {}, {}
-                for key, (y, ww) in {"data": (yd[md, j], np.ones(md.sum())),
-                                     "before": (ys[ms, j], w[ms]),
-                                     "after": (morphed[ms, j], w[ms])}.items():
-                    neff = ww.sum() ** 2 / np.sum(ww * ww)
-                    q[key] = wquantile(y, ww, p)
-                    d = 0.05
-                    slope = (wquantile(y, ww, min(p + d, 0.999)) - wquantile(y, ww, max(p - d, 0.001))) / (2 * d)
-                    e[key] = slope * np.sqrt(p * (1 - p) / neff)
-                for key in ("before", "after"):
-                    pull = (q[key] - q["data"]) / np.hypot(e[key], e["data"])
-                    pulls[key].append(pull)
-                row.append(f"q{int(p * 100)}: {q['data']:.3f}+-{e['data']:.3f} | {q['before']:.3f} "
-                           f"({(q['before'] - q['data']) / np.hypot(e['before'], e['data']):+.1f}) | "
-                           f"{q['after']:.3f} ({(q['after'] - q['data']) / np.hypot(e['after'], e['data']):+.1f})")
-            print(f"  pT [{lo}, {hi}) {names[j]:>5}: " + "; ".join(row))
+        _quantile_rows(f"pT [{lo}, {hi})", ms, md, sim_test, data_test, w, morphed, pulls)
     rms = {k: float(np.sqrt(np.mean(np.square(v)))) for k, v in pulls.items()}
-    print(f"  RMS pull before {rms['before']:.2f}, after {rms['after']:.2f}")
+    rms.update({"marginal_" + k: float(np.sqrt(np.mean(np.square(v)))) for k, v in marginal.items()})
+    print(f"  RMS pull in pT bins: before {rms['before']:.2f}, after {rms['after']:.2f}; "
+          f"marginal: before {rms['marginal_before']:.2f}, after {rms['marginal_after']:.2f}")
     return rms
 
 
@@ -325,6 +335,8 @@ def toy_suite(metrics):
         pulls = quantile_table(f"toy, {rec.upper()}", test_s, test_d, w, y_wr)
         metrics["quantile_rms_pull_before" + sfx] = pulls["before"]
         metrics["quantile_rms_pull_after" + sfx] = pulls["after"]
+        metrics["quantile_rms_pull_marginal_before" + sfx] = pulls["marginal_before"]
+        metrics["quantile_rms_pull_marginal_after" + sfx] = pulls["marginal_after"]
         print(f"toy {rec.upper()}: AUC z-only {a['z_only']:.4f}, before {a['before']:.4f}, "
               f"after {a['after']:.4f} (PCHIP {a['after_pchip']:.4f}), null {a['null']:.4f}"
               + (f", reference {a['after_reference']:.4f}" if rec == "pf" else ""))
@@ -371,6 +383,8 @@ def generator_suite(metrics):
     pulls = quantile_table("generator Z, PF", sim_test, data_test, w, y_wr)
     metrics["quantile_rms_pull_before_generator"] = pulls["before"]
     metrics["quantile_rms_pull_after_generator"] = pulls["after"]
+    metrics["quantile_rms_pull_marginal_before_generator"] = pulls["marginal_before"]
+    metrics["quantile_rms_pull_marginal_after_generator"] = pulls["marginal_after"]
     print(f"generator PF: AUC z-only {a['z_only']:.4f}, before {a['before']:.4f}, "
           f"after {a['after']:.4f}, null {a['null']:.4f}")
 
