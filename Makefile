@@ -270,6 +270,10 @@ FUZZ_JOBS ?= 1
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -Wno-error
 
 fuzz-build:
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }\n' | \
+	  $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1 || { \
+	  echo "error: $(FUZZ_CC) cannot build libFuzzer targets (Debian: apt-get install clang libclang-rt-dev)"; \
+	  exit 1; }
 	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPENMP_CFLAGS=-fopenmp-simd \
 	  OPT="-O1 -g -fno-omit-frame-pointer" SAN_FLAGS="$(FUZZ_SAN)" fuzz-bins
 
