@@ -360,9 +360,14 @@ START_TEST(test_throughput)
     double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("wr_recoil_features: %.1f M particles/s on one thread (events of %zu)\n",
            (double)n / s / 1e6, per);
-    ck_assert_double_gt((double)n / s, 1e6);
-    ck_assert_float_eq(f[WR_F_N_VTX], 61); /* ids 1..60 each with many tracks */
+    float n_vtx = f[WR_F_N_VTX];
     free(off); free(pt); free(eta); free(phi); free(q); free(vtx); free(f);
+    ck_assert_float_eq(n_vtx, 61); /* ids 1..60 each with many tracks */
+    /* under valgrind (make check-valgrind) code runs ~50x slower: the speed
+     * is then printed, not asserted */
+    const char *pre = getenv("LD_PRELOAD"), *vg = getenv("VALGRIND");
+    if ((pre && strstr(pre, "vgpreload")) || (vg && *vg)) return;
+    ck_assert_double_gt((double)n / s, 1e6);
 }
 END_TEST
 
