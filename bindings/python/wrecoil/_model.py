@@ -187,16 +187,6 @@ class Model(_lib.Handle):
         return _lib.take_buffer(buf, size)
 
     @classmethod
-    def _wrap(cls, h):
-        obj = cls.__new__(cls)
-        obj._set_handle(h)
-        obj._after_load()
-        return obj
-
-    def _after_load(self):
-        pass
-
-    @classmethod
     def from_bytes(cls, data):
         """A new object from :meth:`to_bytes` output (or any bytes-like
         object).  Corrupt data raises :class:`wrecoil.Error`
@@ -289,6 +279,25 @@ def split_eval_set(eval_set):
     if not isinstance(eval_set, (tuple, list)) or len(eval_set) not in (2, 3):
         raise ValueError("eval_set: expected (X_val, y_val) or (X_val, y_val, w_val)")
     return (tuple(eval_set) + (None,))[:3]
+
+
+def fit_arrays(X, y, sample_weight, eval_set, y_name):
+    """Checked fit inputs of a supervised model: features ``X`` (n, d),
+    target ``y`` (n,) named ``y_name``, weights (n,) or None and the
+    optional ``eval_set``.  Returns ``(X, n, d, y, w, X_val, n_val, y_val,
+    w_val)``: float32 arrays (None where absent), n_val 0 without eval_set."""
+    X = as_2d_f32(X)
+    n, d = X.shape
+    y = as_1d(y, np.float32, y_name, n)
+    w = None if sample_weight is None else as_1d(sample_weight, np.float32, "sample_weight", n)
+    Xv, yv, wv = split_eval_set(eval_set)
+    nv = 0
+    if Xv is not None:
+        Xv = as_2d_f32(Xv, "X_val", d)
+        nv = Xv.shape[0]
+        yv = as_1d(yv, np.float32, y_name + "_val", nv)
+        wv = None if wv is None else as_1d(wv, np.float32, "w_val", nv)
+    return X, n, d, y, w, Xv, nv, yv, wv
 
 
 def fspath_ok(p):

@@ -364,15 +364,6 @@ class TableWriter(_lib.Handle):
         if h:
             _w_close(h)
 
-    def __exit__(self, exc_type, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
 
 def write_table(path, data, columns=None):
     """Writes a table: ``data`` is a 2-D array with ``columns`` names, or a

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import HANDLE, STATUS, c_size_t, f32p, f64p, POINTER
-from ._model import Model, as_1d, as_2d_f32, declare_model, split_eval_set
+from ._model import Model, as_1d, as_2d_f32, declare_model, fit_arrays
 
 __all__ = ["QuantileForest", "DEFAULT_LEVELS"]
 
@@ -100,17 +100,7 @@ class QuantileForest(Model):
         ``callback(stage, step, total, train_loss, val_loss)``, called every
         boosting round; returning True (or raising) cancels the fit, which
         then raises and keeps the previous model.  Returns ``self``."""
-        X = as_2d_f32(X)
-        n, d = X.shape
-        y = as_1d(y, np.float32, "y", n)
-        w = None if sample_weight is None else as_1d(sample_weight, np.float32, "sample_weight", n)
-        Xv, yv, wv = split_eval_set(eval_set)
-        nv = 0
-        if Xv is not None:
-            Xv = as_2d_f32(Xv, "X_val", d)
-            nv = Xv.shape[0]
-            yv = as_1d(yv, np.float32, "y_val", nv)
-            wv = None if wv is None else as_1d(wv, np.float32, "w_val", nv)
+        X, n, d, y, w, Xv, nv, yv, wv = fit_arrays(X, y, sample_weight, eval_set, "y")
         self._run_with_progress(progress, lambda: _fit(
             self._h, _lib.ptr(X), n, d, _lib.ptr(y), _lib.ptr(w),
             _lib.ptr(Xv), nv, _lib.ptr(yv), _lib.ptr(wv)))

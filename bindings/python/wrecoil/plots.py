@@ -45,6 +45,17 @@ def _save(fig, path, dpi=110):
     return path
 
 
+def _finish(fig, a, path, xlabel, ylabel, title=None):
+    """Labels the single panel ``a`` (title only when given), adds its
+    legend and saves the figure."""
+    a.set_xlabel(xlabel)
+    a.set_ylabel(ylabel)
+    if title:
+        a.set_title(title)
+    a.legend()
+    return _save(fig, path)
+
+
 def _finite(a, name):
     a = np.asarray(a, dtype=np.float64)
     if a.size and not np.all(np.isfinite(a)):
@@ -144,12 +155,7 @@ def resolution_vs_pt(path, pt, residuals, bins, ylabel="resolution (GeV)",
         cnt = np.array([np.sum(idx == b) for b in range(len(centers))])
         a.errorbar(centers, w, yerr=w / np.sqrt(2 * np.maximum(cnt, 1)), fmt="o-", ms=3,
                    label=lab, color="C%d" % i)
-    a.set_xlabel(xlabel)
-    a.set_ylabel(ylabel)
-    if title:
-        a.set_title(title)
-    a.legend()
-    return _save(fig, path)
+    return _finish(fig, a, path, xlabel, ylabel, title)
 
 
 def mt_templates(path, edges, templates, data=None, xlabel="MT (GeV)", title=None,
@@ -246,12 +252,7 @@ def bias_lines(path, eps, lines, xlabel="distortion size eps", ylabel="bias on M
         a.errorbar(eps, b, yerr=e, fmt="o", ms=4, color="C%d" % i)
         a.plot(g, slope * g + icpt, color="C%d" % i, label="%s: %.3g MeV / unit" % (lab, slope))
     a.axhline(0, color="0.6", linewidth=0.8)
-    a.set_xlabel(xlabel)
-    a.set_ylabel(ylabel)
-    if title:
-        a.set_title(title)
-    a.legend()
-    return _save(fig, path)
+    return _finish(fig, a, path, xlabel, ylabel, title)
 
 
 def morphing(path, before, after, target, names=None, z=None, z_bins=None, z_name="z",

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import HANDLE, STATUS, c_char_p, c_double, c_int, c_size_t, f32p, f64p, POINTER
-from ._model import Model, as_1d, as_2d_f32, declare_model, split_eval_set
+from ._model import Model, as_1d, as_2d_f32, declare_model, fit_arrays
 
 __all__ = ["Regressor", "FAMILIES", "pdf_n_params", "pdf_density", "pdf_log_density",
            "pdf_cdf", "pdf_quantile", "pdf_summary", "pdf_nll", "pdf_mixture_cdf",
@@ -231,17 +231,7 @@ class Regressor(Model):
         schedule).  ``progress``: ``callback(stage, epoch, epochs,
         train_nll, val_nll)``; returning True or raising cancels (the model
         is unchanged, the exception propagates).  Returns ``self``."""
-        X = as_2d_f32(X)
-        n, d = X.shape
-        t = as_1d(t, np.float32, "t", n)
-        w = None if sample_weight is None else as_1d(sample_weight, np.float32, "sample_weight", n)
-        Xv, tv, wv = split_eval_set(eval_set)
-        nv = 0
-        if Xv is not None:
-            Xv = as_2d_f32(Xv, "X_val", d)
-            nv = Xv.shape[0]
-            tv = as_1d(tv, np.float32, "t_val", nv)
-            wv = None if wv is None else as_1d(wv, np.float32, "w_val", nv)
+        X, n, d, t, w, Xv, nv, tv, wv = fit_arrays(X, t, sample_weight, eval_set, "t")
         self._run_with_progress(progress, lambda: _fit(
             self._h, _lib.ptr(X), n, d, _lib.ptr(t), _lib.ptr(w),
             _lib.ptr(Xv), nv, _lib.ptr(tv), _lib.ptr(wv)))
