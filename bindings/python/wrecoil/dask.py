@@ -232,6 +232,15 @@ def apply_morpher(model, z, y, return_u=False, threads=1):
 
 
 # ------------------------------------------------------------ dataframes
+def _model_features(model, features):
+    """The feature column names as a list, one per feature of the model."""
+    features = list(features)
+    if len(features) != model.n_features:
+        raise ValueError("features: %d columns for a model of %d features"
+                         % (len(features), model.n_features))
+    return features
+
+
 def _reg_part(df, data, cls_name, features, method, out, p, threads):
     r = _model(cls_name, data, threads)
     X = df[list(features)].to_numpy(np.float32)
@@ -257,10 +266,7 @@ def apply_regressor_df(model, df, features, method="mean", out=None, p=None, thr
         raise ValueError("method: one of mean, median, mode, mean_exp, predict, summary, quantile")
     if not model.is_fitted:
         raise _lib.Error(_lib.Status.NOT_FITTED, "apply_regressor_df: the regressor is not fitted")
-    features = list(features)
-    if len(features) != model.n_features:
-        raise ValueError("features: %d columns for a model of %d features"
-                         % (len(features), model.n_features))
+    features = _model_features(model, features)
     width = {"predict": model.n_params, "summary": len(SUMMARY_COLUMNS),
              "quantile": np.size(p) if p is not None else 0}.get(method, 1)
     if method == "quantile" and p is None:
@@ -294,10 +300,7 @@ def apply_forest_df(model, df, features, out=None, threads=1):
     import pandas as pd
     if not model.is_fitted:
         raise _lib.Error(_lib.Status.NOT_FITTED, "apply_forest_df: the forest is not fitted")
-    features = list(features)
-    if len(features) != model.n_features:
-        raise ValueError("features: %d columns for a model of %d features"
-                         % (len(features), model.n_features))
+    features = _model_features(model, features)
     out = ["q%g" % lv for lv in model.levels] if out is None else list(out)
     if len(out) != model.n_levels:
         raise ValueError("out: %d names for %d levels" % (len(out), model.n_levels))
