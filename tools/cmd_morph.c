@@ -118,6 +118,18 @@ static int table_zy(const char *cmd, const frame *f, const char *recoil, const c
     return recoil_to_y(cmd, f->n, *h, *v, *y);
 }
 
+/* Column `name` of a table as n floats (NULL + message when missing or out
+ * of memory). */
+static float *weight_column(const char *cmd, const frame *f, const char *name)
+{
+    double *c = frame_column(cmd, f, name);
+    float *w = c ? malloc(f->n * sizeof *w + 1) : NULL;
+    if (c && !w) cli_fail(cmd, "out of memory");
+    for (size_t i = 0; w && i < f->n; i++) w[i] = (float)c[i];
+    free(c);
+    return w;
+}
+
 int cmd_train_morph(int argc, char **argv)
 {
     const char *sim = NULL, *data = NULL, *recoil = "tk", *level = "reco", *out = NULL,
@@ -154,19 +166,12 @@ int cmd_train_morph(int argc, char **argv)
     frame fs = {0}, fd = {0};
     float *zs = NULL, *vs = NULL, *ys = NULL, *hs = NULL, *zd = NULL, *vd = NULL, *yd = NULL,
           *hd = NULL, *ws = NULL, *wd = NULL;
-    double *c = NULL;
     wr_morpher *m = NULL;
     r = frame_read(cmd.name, sim, &fs) || frame_read(cmd.name, data, &fd);
     if (!r) r = table_zy(cmd.name, &fs, recoil, level, &zs, &vs, &ys, &hs);
     if (!r) r = table_zy(cmd.name, &fd, recoil, level, &zd, &vd, &yd, &hd);
-    if (!r && sw && (c = frame_column(cmd.name, &fs, sw)) && (ws = malloc(fs.n * sizeof *ws + 1)))
-        for (size_t i = 0; i < fs.n; i++) ws[i] = (float)c[i];
-    if (!r && sw && !ws) r = 1;
-    free(c), c = NULL;
-    if (!r && dw && (c = frame_column(cmd.name, &fd, dw)) && (wd = malloc(fd.n * sizeof *wd + 1)))
-        for (size_t i = 0; i < fd.n; i++) wd[i] = (float)c[i];
-    if (!r && dw && !wd) r = 1;
-    free(c);
+    if (!r && sw && !(ws = weight_column(cmd.name, &fs, sw))) r = 1;
+    if (!r && dw && !(wd = weight_column(cmd.name, &fd, dw))) r = 1;
     if (!r) r = morph_fit(cmd.name, zs, ys, ws, fs.n, zd, yd, wd, fd.n, kv, mkv, threads, "morpher fit",
                           &m);
     if (!r && wr_morpher_save(m, out)) r = cli_fail_wr(cmd.name, "saving '%s'", out);
