@@ -857,7 +857,7 @@ START_TEST(test_errors)
     WR_ASSERT_FAILS(wr_tfit_result(tf, "mass", &r), WR_ERR_NOT_FITTED);
     WR_ASSERT_FAILS(wr_tfit_fit(tf, 0, INFINITY, NULL, NULL, NULL),
                     WR_ERR_INVALID_ARG);
-    double h[40];
+    double h[40] = {0}; /* set_data_histogram below reads it (valgrind) */
     WR_ASSERT_FAILS(wr_tfit_histogram(tf, WR_TFIT_DATA, 0, h, 39), WR_ERR_INVALID_ARG);
     WR_ASSERT_FAILS(wr_tfit_histogram(tf, 9, 0, h, 40), WR_ERR_INVALID_ARG);
     WR_ASSERT_FAILS(wr_tfit_histogram(tf, WR_TFIT_TEMPLATE, 21, h, 40),
