@@ -470,14 +470,17 @@ WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
 
 /* ---------------------------------------------------------- predict */
 
-#define PRED_BLOCK 256
+#define PRED_BLOCK 128 /* rows walked together through a tree */
+#define PRED_TREES 16  /* trees walked before their leaf rows are summed */
 
 typedef struct pred_job {
     const wr__qf_model *m;
     const float *X;
     float *out;
-    uint8_t **xb;  /* per thread: PRED_BLOCK x d */
-    double **acc;  /* per thread: PRED_BLOCK x Q */
+    size_t AQ;      /* accumulator row: the groups' padded widths W */
+    uint8_t **xb;   /* per thread: PRED_BLOCK x d */
+    double **acc;   /* per thread: PRED_BLOCK x AQ */
+    uint32_t **off; /* per thread: PRED_TREES x PRED_BLOCK value rows */
 } pred_job;
 
 static void sort_row(float *v, size_t n)
@@ -490,25 +493,132 @@ static void sort_row(float *v, size_t n)
         }
 }
 
-/* Tree-major over a block of rows: the tree stays in L1, and all rows walk
- * `depth` branch-free steps in lockstep, so their loads overlap. */
-static void pred_group(const wr__qf_group *g, const uint8_t *xb, size_t d,
-                       size_t nr, double *acc, size_t Q, uint32_t *pos)
+/* Value rows (in g->cvals) of trees [t0, t0 + nt) for nr rows.  Tree-major:
+ * the tree stays in L1.  Rows walk in groups of 8 held in registers, all
+ * eight branch-free in lockstep so their loads overlap, until all eight
+ * sit on leaves (which loop onto themselves) or `depth` steps are done. */
+#define WALK_STEP(i)                                                          \
+    do {                                                                      \
+        wr__qf_cnode c_ = cn[p##i];                                           \
+        p##i = c_.next + (uint32_t)(x[(i) * d + c_.feature] > c_.bin);        \
+        all &= c_.pad;                                                        \
+    } while (0)
+
+static void walk_trees(const wr__qf_group *g, size_t t0, size_t nt,
+                       const uint8_t *xb, size_t d, size_t nr, uint32_t *off)
 {
-    size_t width = g->q1 - g->q0;
-    for (size_t t = 0; t < g->n_trees; t++) {
-        const wr__qf_tree *tr = &g->trees[t];
+    for (size_t k = 0; k < nt; k++) {
+        const wr__qf_tree *tr = &g->trees[t0 + k];
         const wr__qf_cnode *cn = tr->cnodes;
-        for (size_t r = 0; r < nr; r++) pos[r] = 0;
-        for (uint32_t s = 0; s < tr->depth; s++)
-            for (size_t r = 0; r < nr; r++) {
-                wr__qf_cnode c = cn[pos[r]];
-                pos[r] = c.next + (uint32_t)(xb[r * d + c.feature] > c.bin);
+        const uint32_t *leaf_of = tr->leaf_of;
+        uint32_t *pos = off + k * PRED_BLOCK;
+        size_t r = 0;
+        for (; r + 8 <= nr; r += 8) {
+            const uint8_t *x = xb + r * d;
+            uint32_t p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0;
+            for (uint32_t s = 0; s < tr->depth; s++) {
+                unsigned all = 1;
+                WALK_STEP(0);
+                WALK_STEP(1);
+                WALK_STEP(2);
+                WALK_STEP(3);
+                WALK_STEP(4);
+                WALK_STEP(5);
+                WALK_STEP(6);
+                WALK_STEP(7);
+                if (all) break;
             }
+            pos[r] = leaf_of[p0];
+            pos[r + 1] = leaf_of[p1];
+            pos[r + 2] = leaf_of[p2];
+            pos[r + 3] = leaf_of[p3];
+            pos[r + 4] = leaf_of[p4];
+            pos[r + 5] = leaf_of[p5];
+            pos[r + 6] = leaf_of[p6];
+            pos[r + 7] = leaf_of[p7];
+        }
+        for (; r < nr; r++) {
+            uint32_t p = 0;
+            for (uint32_t s = 0; s < tr->depth; s++) {
+                wr__qf_cnode c = cn[p];
+                p = c.next + (uint32_t)(xb[r * d + c.feature] > c.bin);
+            }
+            pos[r] = leaf_of[p];
+        }
+    }
+}
+
+/* a[0..L) += the nt trees' leaf values of row r (columns [0, L) of the
+ * value rows at v), in tree order.  The partial sums stay in registers;
+ * every level is summed tree by tree exactly as by a plain loop, so the
+ * result does not depend on the blocking or the thread count. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static inline void acc8(double *restrict a, const float *restrict v, size_t W,
+                        const uint32_t *off, size_t nt, size_t r)
+{
+    __m128d s0 = _mm_loadu_pd(a), s1 = _mm_loadu_pd(a + 2);
+    __m128d s2 = _mm_loadu_pd(a + 4), s3 = _mm_loadu_pd(a + 6);
+    for (size_t k = 0; k < nt; k++) {
+        const float *x = v + (size_t)off[k * PRED_BLOCK + r] * W;
+        __m128 x0 = _mm_loadu_ps(x), x1 = _mm_loadu_ps(x + 4);
+        s0 = _mm_add_pd(s0, _mm_cvtps_pd(x0));
+        s1 = _mm_add_pd(s1, _mm_cvtps_pd(_mm_movehl_ps(x0, x0)));
+        s2 = _mm_add_pd(s2, _mm_cvtps_pd(x1));
+        s3 = _mm_add_pd(s3, _mm_cvtps_pd(_mm_movehl_ps(x1, x1)));
+    }
+    _mm_storeu_pd(a, s0);
+    _mm_storeu_pd(a + 2, s1);
+    _mm_storeu_pd(a + 4, s2);
+    _mm_storeu_pd(a + 6, s3);
+}
+
+static inline void acc4(double *restrict a, const float *restrict v, size_t W,
+                        const uint32_t *off, size_t nt, size_t r)
+{
+    __m128d s0 = _mm_loadu_pd(a), s1 = _mm_loadu_pd(a + 2);
+    for (size_t k = 0; k < nt; k++) {
+        const float *x = v + (size_t)off[k * PRED_BLOCK + r] * W;
+        __m128 x0 = _mm_loadu_ps(x);
+        s0 = _mm_add_pd(s0, _mm_cvtps_pd(x0));
+        s1 = _mm_add_pd(s1, _mm_cvtps_pd(_mm_movehl_ps(x0, x0)));
+    }
+    _mm_storeu_pd(a, s0);
+    _mm_storeu_pd(a + 2, s1);
+}
+#else
+#define ACC_KERNEL(name, L)                                                   \
+    static inline void name(double *restrict a, const float *restrict v,      \
+                            size_t W, const uint32_t *off, size_t nt, size_t r) \
+    {                                                                         \
+        double s[L];                                                          \
+        for (int l = 0; l < L; l++) s[l] = a[l];                              \
+        for (size_t k = 0; k < nt; k++) {                                     \
+            const float *x = v + (size_t)off[k * PRED_BLOCK + r] * W;         \
+            _Pragma("omp simd")                                               \
+            for (int l = 0; l < L; l++) s[l] += (double)x[l];                 \
+        }                                                                     \
+        for (int l = 0; l < L; l++) a[l] = s[l];                              \
+    }
+ACC_KERNEL(acc8, 8)
+ACC_KERNEL(acc4, 4)
+#endif
+
+static void pred_group(const wr__qf_group *g, const uint8_t *xb, size_t d,
+                       size_t nr, double *acc, size_t AQ, uint32_t *off)
+{
+    size_t W = g->W;
+    for (size_t t0 = 0; t0 < g->n_trees; t0 += PRED_TREES) {
+        size_t nt = g->n_trees - t0 < PRED_TREES ? g->n_trees - t0 : PRED_TREES;
+        walk_trees(g, t0, nt, xb, d, nr, off);
         for (size_t r = 0; r < nr; r++) {
-            const float *v = tr->values + (size_t)tr->leaf_of[pos[r]] * width;
-            double *a = acc + r * Q + g->q0;
-            for (size_t q = 0; q < width; q++) a[q] += v[q];
+            double *a = acc + r * AQ;
+            size_t c = 0;
+            for (; c + 8 <= W; c += 8) acc8(a + c, g->cvals + c, W, off, nt, r);
+            for (; c + 4 <= W; c += 4) acc4(a + c, g->cvals + c, W, off, nt, r);
+            for (; c < W; c++) /* W < 4: one or a few levels */
+                for (size_t k = 0; k < nt; k++)
+                    a[c] += g->cvals[(size_t)off[k * PRED_BLOCK + r] * W + c];
         }
     }
 }
@@ -517,17 +627,32 @@ static void pred_range(void *ctx, size_t b, size_t e, int tid)
 {
     pred_job *j = ctx;
     const wr__qf_model *m = j->m;
-    size_t d = m->d, Q = m->Q, nr = e - b;
+    size_t d = m->d, Q = m->Q, AQ = j->AQ, nr = e - b;
     uint8_t *xb = j->xb[tid];
     double *acc = j->acc[tid];
     wr__qf_bin_rows(m, j->X + b * d, nr, xb, NULL);
-    for (size_t r = 0; r < nr; r++) memcpy(acc + r * Q, m->init, Q * sizeof *acc);
-    uint32_t pos[PRED_BLOCK];
-    for (size_t g = 0; g < m->n_groups; g++)
-        pred_group(&m->groups[g], xb, d, nr, acc, Q, pos);
+    for (size_t r = 0; r < nr; r++) {
+        double *a = acc + r * AQ;
+        for (size_t g = 0; g < m->n_groups; g++) {
+            const wr__qf_group *gr = &m->groups[g];
+            size_t width = gr->q1 - gr->q0;
+            for (size_t l = 0; l < gr->W; l++) a[l] = l < width ? m->init[gr->q0 + l] : 0.0;
+            a += gr->W;
+        }
+    }
+    size_t a0 = 0;
+    for (size_t g = 0; g < m->n_groups; g++) {
+        pred_group(&m->groups[g], xb, d, nr, acc + a0, AQ, j->off[tid]);
+        a0 += m->groups[g].W;
+    }
     for (size_t r = 0; r < nr; r++) {
         float *o = j->out + (b + r) * Q;
-        for (size_t q = 0; q < Q; q++) o[q] = (float)acc[r * Q + q];
+        const double *a = acc + r * AQ;
+        for (size_t g = 0; g < m->n_groups; g++) {
+            const wr__qf_group *gr = &m->groups[g];
+            for (size_t q = gr->q0; q < gr->q1; q++) o[q] = (float)a[q - gr->q0];
+            a += gr->W;
+        }
         sort_row(o, Q); /* rearrangement: a no-op unless levels crossed */
     }
 }
@@ -556,21 +681,27 @@ WR_API wr_status wr_qforest_predict(const wr_quantile_forest *f,
     if (n < 4 * PRED_BLOCK) nt = 1; /* threads cost more than they save */
     size_t nblocks = (n + PRED_BLOCK - 1) / PRED_BLOCK;
     if ((size_t)nt > nblocks) nt = (int)nblocks;
-    pred_job j = {f->model, X, out, calloc((size_t)nt, sizeof(uint8_t *)),
-                  calloc((size_t)nt, sizeof(double *))};
-    st = j.xb && j.acc ? WR_OK : wr__fail(WR_ERR_NOMEM, "%s: out of memory", fn);
+    size_t AQ = 0;
+    for (size_t g = 0; g < f->model->n_groups; g++) AQ += f->model->groups[g].W;
+    pred_job j = {f->model, X, out, AQ, calloc((size_t)nt, sizeof(uint8_t *)),
+                  calloc((size_t)nt, sizeof(double *)), calloc((size_t)nt, sizeof(uint32_t *))};
+    st = j.xb && j.acc && j.off ? WR_OK : wr__fail(WR_ERR_NOMEM, "%s: out of memory", fn);
     for (int t = 0; t < nt && st == WR_OK; t++) {
         j.xb[t] = wr__alloc_array(PRED_BLOCK, d, "forest predict scratch");
-        j.acc[t] = wr__alloc_array(PRED_BLOCK, f->Q * sizeof(double), "forest predict scratch");
-        if (!j.xb[t] || !j.acc[t]) st = WR_ERR_NOMEM;
+        j.acc[t] = wr__alloc_array(PRED_BLOCK, AQ * sizeof(double), "forest predict scratch");
+        j.off[t] = wr__alloc_array(PRED_TREES * PRED_BLOCK, sizeof(uint32_t),
+                                   "forest predict scratch");
+        if (!j.xb[t] || !j.acc[t] || !j.off[t]) st = WR_ERR_NOMEM;
     }
     if (st == WR_OK) wr__parallel_for(nt, n, PRED_BLOCK, pred_range, &j);
     for (int t = 0; t < nt; t++) {
         if (j.xb) free(j.xb[t]);
         if (j.acc) free(j.acc[t]);
+        if (j.off) free(j.off[t]);
     }
     free(j.xb);
     free(j.acc);
+    free(j.off);
     return st;
 }
 

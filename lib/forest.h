@@ -51,7 +51,7 @@ typedef struct wr__qf_node {
 typedef struct wr__qf_cnode {
     uint16_t feature;
     uint8_t bin;
-    uint8_t pad;
+    uint8_t pad; /* 1 on leaves */
     uint32_t next;
 } wr__qf_cnode;
 
@@ -62,13 +62,18 @@ typedef struct wr__qf_tree {
     /* derived for prediction, not serialised */
     uint32_t depth;
     wr__qf_cnode *cnodes;
-    uint32_t *leaf_of; /* node -> value row (leaves only) */
+    uint32_t *leaf_of; /* node -> row of the group's cvals (leaves only) */
 } wr__qf_tree;
 
 typedef struct wr__qf_group {
     size_t q0, q1;          /* levels [q0, q1) */
     size_t n_trees, cap;
     wr__qf_tree *trees;
+    /* derived for prediction, not serialised: the leaf values of all trees
+     * in one table, rows padded with zeros to W floats (a multiple of 4
+     * when the width is >= 4) so the accumulation runs in fixed vectors */
+    size_t W;
+    float *cvals;
 } wr__qf_group;
 
 typedef struct wr__qf_model {

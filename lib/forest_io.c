@@ -47,7 +47,7 @@ void wr__qf_tree_free(wr__qf_tree *t)
     t->leaf_of = NULL;
 }
 
-static wr_status compile_tree(wr__qf_tree *t)
+static wr_status compile_tree(wr__qf_tree *t, uint32_t base)
 {
     size_t nn = t->n_nodes;
     uint32_t *depth = wr__calloc_array(nn, sizeof *depth, "forest tree");
@@ -63,8 +63,8 @@ static wr_status compile_tree(wr__qf_tree *t)
     for (size_t j = 0; j < nn; j++) { /* children come after parents */
         const wr__qf_node *nd = &t->nodes[j];
         if (nd->leaf) {
-            t->cnodes[j] = (wr__qf_cnode){0, 255, 0, (uint32_t)j};
-            t->leaf_of[j] = (uint32_t)nd->child;
+            t->cnodes[j] = (wr__qf_cnode){0, 255, 1, (uint32_t)j};
+            t->leaf_of[j] = base + (uint32_t)nd->child;
             if (depth[j] > t->depth) t->depth = depth[j];
         } else {
             t->cnodes[j] = (wr__qf_cnode){nd->feature, nd->bin, 0, (uint32_t)nd->child};
@@ -75,19 +75,41 @@ static wr_status compile_tree(wr__qf_tree *t)
     return WR_OK;
 }
 
+/* The group's value table: every tree's leaf rows, padded to W floats. */
+static wr_status compile_group(wr__qf_group *g)
+{
+    size_t width = g->q1 - g->q0, rows = 0;
+    g->W = width < 4 ? width : (width + 3) / 4 * 4;
+    for (size_t k = 0; k < g->n_trees; k++) rows += g->trees[k].n_leaves;
+    if (rows > UINT32_MAX) return wr__fail(WR_ERR_NOMEM, "forest: too many leaves");
+    free(g->cvals);
+    g->cvals = wr__calloc_array(rows ? rows : 1, g->W * sizeof(float), "forest values");
+    if (!g->cvals) return WR_ERR_NOMEM;
+    rows = 0;
+    for (size_t k = 0; k < g->n_trees; k++) {
+        const wr__qf_tree *t = &g->trees[k];
+        wr_status st = compile_tree(&g->trees[k], (uint32_t)rows);
+        if (st != WR_OK) return st;
+        for (size_t l = 0; l < t->n_leaves; l++, rows++)
+            memcpy(g->cvals + rows * g->W, t->values + l * width, width * sizeof(float));
+    }
+    return WR_OK;
+}
+
 wr_status wr__qf_compile(wr__qf_model *m)
 {
-    for (size_t g = 0; g < m->n_groups; g++)
-        for (size_t k = 0; k < m->groups[g].n_trees; k++) {
-            wr_status st = compile_tree(&m->groups[g].trees[k]);
-            if (st != WR_OK) return st;
-        }
+    for (size_t g = 0; g < m->n_groups; g++) {
+        wr_status st = compile_group(&m->groups[g]);
+        if (st != WR_OK) return st;
+    }
     return WR_OK;
 }
 
 void wr__qf_group_truncate(wr__qf_group *g, size_t n)
 {
     while (g->n_trees > n) wr__qf_tree_free(&g->trees[--g->n_trees]);
+    free(g->cvals); /* stale: wr__qf_compile rebuilds it */
+    g->cvals = NULL;
 }
 
 void wr__qf_model_free(wr__qf_model *m)
