@@ -32,15 +32,6 @@ static const double PI = 3.14159265358979323846;
 static inline uint64_t rn(wr__rng *r) { return wr__rng_step(r->s); }
 static inline double ru(wr__rng *r) { return wr__rng_u01(rn(r)); }
 
-/* Two uniforms in [0, 1) from the two 32-bit halves of one draw (used for
- * accept/reject decisions and positions where 32 bits are plenty). */
-static inline void ru2(wr__rng *r, double *a, double *b)
-{
-    uint64_t x = rn(r);
-    *a = (double)(uint32_t)x * 0x1.0p-32;
-    *b = (double)(x >> 32) * 0x1.0p-32;
-}
-
 /* Table-driven inverse CDFs sample from 32 random bits: the top TOY_QBITS
  * bits choose the bin, the remaining ones the position inside it. */
 #define FRAC32 (32 - TOY_QBITS)
@@ -1061,7 +1052,7 @@ void toy_event_row(const wr_toy *toy, const toy_event *e, int64_t ev, double *ro
         lead_c = better ? e->c[k] : lead_c;
         lead_s = better ? e->s[k] : lead_s;
         n_tk += tk != 0.0;
-        vc[(ch != 0) & (vx > 0) ? vx : 0]++;
+        vc[((ch != 0) & (vx > 0)) ? vx : 0]++;
     }
     /* pileup vertices: their sums rotated, their PV tracks one by one (in
      * the order wr_toy_particles lists them) */
