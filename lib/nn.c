@@ -114,11 +114,10 @@ static float *act_block(const wr__mlp *m, float *ws, size_t rows, int l)
 }
 
 /* ----------------------------------------------------- elementwise math */
-/* e^x - 1 for x <= 0, branch-free (Cephes expf, rel. error ~2e-7):
- * x = n ln2 + r with |r| <= ln2/2, q = e^r - 1 = r + r^2 P(r), and
- * e^x - 1 = 2^n q + (2^n - 1).  Near 0 (n = 0) this is q itself, so there
- * is no cancellation; below -87 it returns -1 (x is clamped). */
-static inline float fast_expm1_neg(float x)
+/* Range reduction shared by the two exponentials below: for x <= 0,
+ * e^x = 2^n (1 + q) with |r| <= ln2/2 and q = e^r - 1 from a degree-7
+ * polynomial; returns 2^n and stores q. */
+static inline float exp_neg_parts(float x, float *q)
 {
     x = x < -87.0f ? -87.0f : x;
     const float shifter = 12582912.0f; /* 1.5 * 2^23: round to nearest */
@@ -131,35 +130,33 @@ static inline float fast_expm1_neg(float x)
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    float q = p * r * r + r;
+    *q = p * r * r + r;
     /* 2^n from the bits of t = 1.5 * 2^23 + n (no float-to-int
      * conversion, unsigned shifts: defined even for NaN input) */
     union { float f; uint32_t u; } tb, s;
     tb.f = t;
     s.u = (tb.u - 0x4B400000u + 127u) << 23;
-    return s.f * q + (s.f - 1.0f);
+    return s.f;
+}
+
+/* e^x - 1 for x <= 0, branch-free (Cephes expf, rel. error ~2e-7):
+ * x = n ln2 + r with |r| <= ln2/2, q = e^r - 1 = r + r^2 P(r), and
+ * e^x - 1 = 2^n q + (2^n - 1).  Near 0 (n = 0) this is q itself, so there
+ * is no cancellation; below -87 it returns -1 (x is clamped). */
+static inline float fast_expm1_neg(float x)
+{
+    float q;
+    float s = exp_neg_parts(x, &q);
+    return s * q + (s - 1.0f);
 }
 
 /* e^x for x <= 0 (same reduction, 2^n (1 + q)): full relative accuracy
  * where e^x - 1 + 1 would round away small values; ~1.6e-38 below -87. */
 static inline float fast_exp_neg(float x)
 {
-    x = x < -87.0f ? -87.0f : x;
-    const float shifter = 12582912.0f;
-    float t = x * 1.44269504088896341f + shifter;
-    float n = t - shifter;
-    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float q = p * r * r + r;
-    union { float f; uint32_t u; } tb, s;
-    tb.f = t;
-    s.u = (tb.u - 0x4B400000u + 127u) << 23;
-    return s.f * (q + 1.0f);
+    float q;
+    float s = exp_neg_parts(x, &q);
+    return s * (q + 1.0f);
 }
 
 static inline float fast_tanh(float z)

@@ -1077,6 +1077,21 @@ static wr_status from_payload(const void *data, size_t size, wr_regressor *r)
     return WR_OK;
 }
 
+/* A new handle from a decompressed payload; takes ownership of payload. */
+static wr_status handle_from_payload(void *payload, size_t psize,
+                                     wr_regressor **out)
+{
+    wr_regressor *r;
+    wr_status st = wr_regressor_create(&r);
+    if (!st) {
+        st = from_payload(payload, psize, r);
+        if (st) wr_regressor_free(r);
+        else *out = r;
+    }
+    free(payload);
+    return st;
+}
+
 WR_API wr_status wr_regressor_from_bytes(const void *buf, size_t size,
                                          wr_regressor **out)
 {
@@ -1091,14 +1106,7 @@ WR_API wr_status wr_regressor_from_bytes(const void *buf, size_t size,
     st = wr__container_unpack(buf, size, WR_KIND_REGRESSOR, KIND_VERSION, &payload,
                               &psize, &ver);
     if (st) return st;
-    wr_regressor *r;
-    if (!(st = wr_regressor_create(&r))) {
-        st = from_payload(payload, psize, r);
-        if (st) wr_regressor_free(r);
-        else *out = r;
-    }
-    free(payload);
-    return st;
+    return handle_from_payload(payload, psize, out);
 }
 
 WR_API wr_status wr_regressor_load(const char *path, wr_regressor **out)
@@ -1114,12 +1122,5 @@ WR_API wr_status wr_regressor_load(const char *path, wr_regressor **out)
     st = wr__container_load_file(path, WR_KIND_REGRESSOR, KIND_VERSION, &payload,
                                  &psize, &ver);
     if (st) return st;
-    wr_regressor *r;
-    if (!(st = wr_regressor_create(&r))) {
-        st = from_payload(payload, psize, r);
-        if (st) wr_regressor_free(r);
-        else *out = r;
-    }
-    free(payload);
-    return st;
+    return handle_from_payload(payload, psize, out);
 }
