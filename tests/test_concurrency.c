@@ -12,20 +12,7 @@
 
 enum { NT = 8, REPEAT = 3 };
 
-/* Deterministic pseudo-random data (no library RNG: independent of it). */
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-static float unif(uint64_t i) { return (float)((mix(i) >> 11) * 0x1.0p-53); }
-static float gauss(uint64_t i)
-{
-    float u1 = unif(2 * i) + 1e-7f, u2 = unif(2 * i + 1);
-    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
-}
+/* unif(), gauss(): deterministic data from tests/testutil.h */
 
 static void make_xy(size_t n, size_t d, uint64_t seed, float *X, float *y)
 {

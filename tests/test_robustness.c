@@ -110,20 +110,7 @@ static void pack(uint32_t kind, uint32_t kind_version, wr__writer *w, void **buf
     wr__w_free(w);
 }
 
-/* Deterministic data. */
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-static float unif(uint64_t i) { return (float)((mix(i) >> 11) * 0x1.0p-53); }
-static float gauss(uint64_t i)
-{
-    float u1 = unif(2 * i) + 1e-7f, u2 = unif(2 * i + 1);
-    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
-}
+/* unif(), gauss(): deterministic data from tests/testutil.h */
 static void make_xy(size_t n, size_t d, uint64_t seed, float *X, float *y)
 {
     for (size_t i = 0; i < n; i++) {

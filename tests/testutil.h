@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,22 @@ static inline const char *wr_test_shared_data(void)
         }
     }
     return NULL;
+}
+
+/* Deterministic pseudo-random data for tests, independent of the library's
+ * own RNG: unif(i) in [0, 1) and gauss(i) ~ N(0, 1), pure functions of i. */
+static inline uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+static inline float unif(uint64_t i) { return (float)((mix(i) >> 11) * 0x1.0p-53); }
+static inline float gauss(uint64_t i)
+{
+    float u1 = unif(2 * i) + 1e-7f, u2 = unif(2 * i + 1);
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
 }
 
 #define WR_TEST_MAIN(suite_fn)                                                \
