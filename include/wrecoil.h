@@ -50,14 +50,14 @@ extern "C" {
 
 /* --------------------------------------------------------------- version */
 #define WR_VERSION_MAJOR 0
-#define WR_VERSION_MINOR 1
+#define WR_VERSION_MINOR 2
 #define WR_VERSION_PATCH 0
 /** Version as one number: MAJOR*10000 + MINOR*100 + PATCH. */
 #define WR_VERSION_NUMBER \
     (WR_VERSION_MAJOR * 10000 + WR_VERSION_MINOR * 100 + WR_VERSION_PATCH)
-#define WR_VERSION_STRING "0.1.0"
+#define WR_VERSION_STRING "0.2.0"
 
-/** Runtime version of the loaded library, e.g. "0.1.0". Never NULL. */
+/** Runtime version of the loaded library, e.g. "0.2.0". Never NULL. */
 WR_API const char *wr_version_string(void);
 /** Runtime version number (see WR_VERSION_NUMBER). */
 WR_API unsigned wr_version_number(void);

@@ -228,14 +228,14 @@ typedef struct fit_state {
     double *best;      /* per group: best validation loss */
     size_t *best_iter; /* per group: trees at the best loss */
     bool *active;
+    size_t r0; /* rounds already in the model (continued fit) */
 } fit_state;
 
-static wr_status check_fit_args(const float *X, size_t n, size_t d,
+static wr_status check_fit_args(const char *fn, const float *X, size_t n, size_t d,
                                 const float *y, const float *w,
                                 const float *Xv, size_t nv, const float *yv,
                                 const float *wv)
 {
-    const char *fn = "wr_qforest_fit";
     wr_status st = wr__check_ptr(fn, "X", X);
     if (!st) st = wr__check_ptr(fn, "y", y);
     if (st) return st;
@@ -311,18 +311,11 @@ static wr_status init_scores(fit_state *s)
     return WR_OK;
 }
 
-static wr_status fit_prepare(fit_state *s, const float *X, const float *Xv)
+/* Buffers of a fit; s->m is set (its groups decide the early-stopping
+ * state). */
+static wr_status fit_alloc(fit_state *s)
 {
-    const wr__qf_params *p = &s->p;
-    size_t G = p->multi == WR__QF_INDEPENDENT ? s->Q : 1;
-    s->pool = wr__pool_create(wr__resolve_threads((int)p->threads));
-    s->m = s->pool ? wr__qf_model_new(s->d, s->Q, G) : NULL;
-    if (!s->m) return WR_ERR_NOMEM;
-    for (size_t g = 0; g < G; g++) {
-        s->m->groups[g].q0 = G == 1 ? 0 : g;
-        s->m->groups[g].q1 = G == 1 ? s->Q : g + 1;
-    }
-    size_t nmax = s->n > s->nv ? s->n : s->nv;
+    size_t G = s->m->n_groups, nmax = s->n > s->nv ? s->n : s->nv;
     s->bins = wr__alloc_array(s->n, s->d, "forest binned rows");
     s->vbins = wr__alloc_array(s->nv, s->d, "forest binned rows");
     s->F = wr__alloc_array(s->n, s->Q * sizeof(float), "forest scores");
@@ -338,14 +331,88 @@ static wr_status fit_prepare(fit_state *s, const float *X, const float *Xv)
         s->best[g] = INFINITY;
         s->active[g] = true;
     }
-    wr_status st = wr__qf_make_edges(s->m, X, s->n, s->w, (int)p->max_bins,
-                                     (uint64_t)p->seed, s->pool);
+    return WR_OK;
+}
+
+static wr_status fit_prepare(fit_state *s, const float *X, const float *Xv)
+{
+    const wr__qf_params *p = &s->p;
+    size_t G = p->multi == WR__QF_INDEPENDENT ? s->Q : 1;
+    s->pool = wr__pool_create(wr__resolve_threads((int)p->threads));
+    s->m = s->pool ? wr__qf_model_new(s->d, s->Q, G) : NULL;
+    if (!s->m) return WR_ERR_NOMEM;
+    for (size_t g = 0; g < G; g++) {
+        s->m->groups[g].q0 = G == 1 ? 0 : g;
+        s->m->groups[g].q1 = G == 1 ? s->Q : g + 1;
+    }
+    wr_status st = fit_alloc(s);
+    if (st == WR_OK)
+        st = wr__qf_make_edges(s->m, X, s->n, s->w, (int)p->max_bins,
+                               (uint64_t)p->seed, s->pool);
     if (st != WR_OK) return st;
     wr__qf_bin_rows(s->m, X, s->n, s->bins, s->pool);
     if (s->nv) wr__qf_bin_rows(s->m, Xv, s->nv, s->vbins, s->pool);
     s->wsum = weight_sum(s->w, s->n);
     s->wvsum = weight_sum(s->wv, s->nv);
     return init_scores(s);
+}
+
+/* Raw scores (initial scores plus every tree, in tree order as during the
+ * fit) of binned rows under a model. */
+typedef struct score_job {
+    const wr__qf_model *m;
+    const uint8_t *bins;
+    float *F;
+} score_job;
+
+static void score_range(void *ctx, size_t b, size_t e, int tid)
+{
+    (void)tid;
+    const score_job *j = ctx;
+    const wr__qf_model *m = j->m;
+    for (size_t i = b; i < e; i++) {
+        float *F = j->F + i * m->Q;
+        const uint8_t *xb = j->bins + i * m->d;
+        for (size_t q = 0; q < m->Q; q++) F[q] = (float)m->init[q];
+        for (size_t g = 0; g < m->n_groups; g++) {
+            const wr__qf_group *gr = &m->groups[g];
+            size_t width = gr->q1 - gr->q0;
+            for (size_t k = 0; k < gr->n_trees; k++) {
+                const wr__qf_tree *t = &gr->trees[k];
+                const float *v = t->values + (size_t)wr__qf_leaf(t->nodes, xb) * width;
+                for (size_t q = 0; q < width; q++) F[gr->q0 + q] += v[q];
+            }
+        }
+    }
+}
+
+/* A continued fit: the base model's trees, edges and initial scores, the
+ * rows scored by them; early stopping can only remove the new trees. */
+static wr_status fit_prepare_from(fit_state *s, const wr__qf_model *base,
+                                  const float *X, const float *Xv)
+{
+    s->pool = wr__pool_create(wr__resolve_threads((int)s->p.threads));
+    s->m = s->pool ? wr__qf_model_copy(base) : NULL;
+    if (!s->m) return WR_ERR_NOMEM;
+    wr_status st = fit_alloc(s);
+    if (st != WR_OK) return st;
+    wr__qf_bin_rows(s->m, X, s->n, s->bins, s->pool);
+    if (s->nv) wr__qf_bin_rows(s->m, Xv, s->nv, s->vbins, s->pool);
+    s->wsum = weight_sum(s->w, s->n);
+    s->wvsum = weight_sum(s->wv, s->nv);
+    score_job j = {s->m, s->bins, s->F};
+    wr__pool_for(s->pool, s->n, 4096, score_range, &j);
+    score_job jv = {s->m, s->vbins, s->Fv};
+    if (s->nv) wr__pool_for(s->pool, s->nv, 4096, score_range, &jv);
+    for (size_t g = 0; g < s->m->n_groups; g++) {
+        const wr__qf_group *gr = &s->m->groups[g];
+        s->best_iter[g] = gr->n_trees;
+        if (gr->n_trees > s->r0) s->r0 = gr->n_trees;
+        if (s->nv)
+            s->best[g] = mean_loss(s->pool, s->yv, s->wv, s->Fv, s->nv, s->f->levels,
+                                   s->Q, gr->q0, gr->q1, s->wvsum, s->part);
+    }
+    return WR_OK;
 }
 
 typedef struct val_job {
@@ -375,7 +442,7 @@ static wr_status fit_group_round(fit_state *s, wr__qf_trainer *tr, size_t g,
 {
     wr__qf_group *gr = &s->m->groups[g];
     wr__qf_tree tree;
-    uint64_t stream = 1 + (uint64_t)round * s->m->n_groups + g;
+    uint64_t stream = 1 + (uint64_t)(s->r0 + round) * s->m->n_groups + g;
     wr_status st = wr__qf_grow(tr, gr->q0, gr->q1, stream, &tree);
     if (st == WR_OK) st = wr__qf_group_push(gr, &tree);
     if (st != WR_OK) {
@@ -433,15 +500,13 @@ static wr_status fit_rounds(fit_state *s)
     return st;
 }
 
-WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
-                                size_t n, size_t d, const float *y,
-                                const float *w, const float *X_val,
-                                size_t n_val, const float *y_val,
-                                const float *w_val)
+/* A fit from scratch (base NULL) or continued from a base model; the new
+ * model replaces f's only on success. */
+static wr_status fit_run(const char *fn, wr_quantile_forest *f, const wr__qf_model *base,
+                         const float *X, size_t n, size_t d, const float *y,
+                         const float *w, const float *X_val, size_t n_val,
+                         const float *y_val, const float *w_val)
 {
-    wr_status st = wr__check_ptr("wr_qforest_fit", "f", f);
-    if (st == WR_OK) st = check_fit_args(X, n, d, y, w, X_val, n_val, y_val, w_val);
-    if (st != WR_OK) return st;
     fit_state s;
     memset(&s, 0, sizeof s);
     s.f = f;
@@ -454,7 +519,7 @@ WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
     s.w = w;
     s.yv = y_val;
     s.wv = w_val;
-    st = fit_prepare(&s, X, X_val);
+    wr_status st = base ? fit_prepare_from(&s, base, X, X_val) : fit_prepare(&s, X, X_val);
     if (st == WR_OK) st = fit_rounds(&s);
     if (st == WR_OK) st = wr__qf_compile(s.m);
     if (st == WR_OK) { /* swap the new model in only on success */
@@ -462,10 +527,55 @@ WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
         f->model = s.m;
         s.m = NULL;
     } else if (st != WR_ERR_CANCELLED) {
-        wr__error_prefix("wr_qforest_fit");
+        wr__error_prefix(fn);
     }
     fit_state_free(&s);
     return st;
+}
+
+WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
+                                size_t n, size_t d, const float *y,
+                                const float *w, const float *X_val,
+                                size_t n_val, const float *y_val,
+                                const float *w_val)
+{
+    wr_status st = wr__check_ptr("wr_qforest_fit", "f", f);
+    if (st == WR_OK) st = check_fit_args("wr_qforest_fit", X, n, d, y, w, X_val, n_val, y_val, w_val);
+    if (st != WR_OK) return st;
+    return fit_run("wr_qforest_fit", f, NULL, X, n, d, y, w, X_val, n_val, y_val, w_val);
+}
+
+/* The base must be fitted, with f's levels, f's grouping and d features. */
+static wr_status check_base(const wr_quantile_forest *f, const wr_quantile_forest *base,
+                            size_t d)
+{
+    const char *fn = "wr_qforest_fit_from";
+    if (!base->model)
+        return wr__fail(WR_ERR_NOT_FITTED, "%s: argument 'base': not fitted", fn);
+    if (base->Q != f->Q || memcmp(base->levels, f->levels, f->Q * sizeof *f->levels))
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'base': other quantile levels", fn);
+    if (base->model->d != d)
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'd': %zu, the base has %zu features",
+                        fn, d, base->model->d);
+    size_t G = f->params.multi == WR__QF_INDEPENDENT ? f->Q : 1;
+    if (base->model->n_groups != G)
+        return wr__fail(WR_ERR_INVALID_ARG, "%s: argument 'base': another 'multi' (%s)", fn,
+                        G == 1 ? "independent" : "shared");
+    return WR_OK;
+}
+
+WR_API wr_status wr_qforest_fit_from(wr_quantile_forest *f, const wr_quantile_forest *base,
+                                     const float *X, size_t n, size_t d, const float *y,
+                                     const float *w, const float *X_val, size_t n_val,
+                                     const float *y_val, const float *w_val)
+{
+    const char *fn = "wr_qforest_fit_from";
+    wr_status st = wr__check_ptr(fn, "f", f);
+    if (st == WR_OK) st = wr__check_ptr(fn, "base", base);
+    if (st == WR_OK) st = check_fit_args(fn, X, n, d, y, w, X_val, n_val, y_val, w_val);
+    if (st == WR_OK) st = check_base(f, base, d);
+    if (st != WR_OK) return st;
+    return fit_run(fn, f, base->model, X, n, d, y, w, X_val, n_val, y_val, w_val);
 }
 
 /* ---------------------------------------------------------- predict */

@@ -89,6 +89,8 @@ typedef struct wr__qf_model {
 wr__qf_model *wr__qf_model_new(size_t d, size_t Q, size_t n_groups);
 void wr__qf_model_free(wr__qf_model *m);
 void wr__qf_tree_free(wr__qf_tree *t);
+/** Deep copy of the trees, edges and initial scores (not compiled). */
+wr__qf_model *wr__qf_model_copy(const wr__qf_model *src);
 /** Appends a tree (ownership moves into the group). */
 wr_status wr__qf_group_push(wr__qf_group *g, wr__qf_tree *t);
 /** Builds the prediction form of every tree (after fit or load). */

@@ -126,6 +126,42 @@ void wr__qf_model_free(wr__qf_model *m)
     free(m);
 }
 
+static void *dup_bytes(const void *src, size_t n, size_t size, const char *what)
+{
+    void *d = wr__alloc_array(n ? n : 1, size, what);
+    if (d && n) memcpy(d, src, n * size);
+    return d;
+}
+
+wr__qf_model *wr__qf_model_copy(const wr__qf_model *src)
+{
+    wr__qf_model *m = wr__qf_model_new(src->d, src->Q, src->n_groups);
+    if (!m) return NULL;
+    memcpy(m->nbins, src->nbins, src->d);
+    memcpy(m->edges, src->edges, src->d * WR__QF_MAX_BINS * sizeof(float));
+    memcpy(m->init, src->init, src->Q * sizeof(double));
+    for (size_t g = 0; g < src->n_groups; g++) {
+        const wr__qf_group *sg = &src->groups[g];
+        wr__qf_group *dg = &m->groups[g];
+        size_t width = sg->q1 - sg->q0;
+        dg->q0 = sg->q0;
+        dg->q1 = sg->q1;
+        for (size_t k = 0; k < sg->n_trees; k++) {
+            const wr__qf_tree *st = &sg->trees[k];
+            wr__qf_tree t = {st->n_nodes, st->n_leaves, NULL, NULL, 0, NULL, NULL};
+            t.nodes = dup_bytes(st->nodes, st->n_nodes, sizeof *t.nodes, "forest tree");
+            t.values = dup_bytes(st->values, (size_t)st->n_leaves * width, sizeof(float),
+                                 "forest tree");
+            if (!t.nodes || !t.values || wr__qf_group_push(dg, &t) != WR_OK) {
+                wr__qf_tree_free(&t);
+                wr__qf_model_free(m);
+                return NULL;
+            }
+        }
+    }
+    return m;
+}
+
 wr_status wr__qf_group_push(wr__qf_group *g, wr__qf_tree *t)
 {
     if (g->n_trees == g->cap) {

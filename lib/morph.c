@@ -43,9 +43,11 @@ typedef struct mparams {
     int interp;
     double val_frac;
     int64_t seed;
+    int data_from_sim;
 } mparams;
 
 static const char *const INTERP_NAMES[] = {"linear", "pchip", NULL};
+static const char *const DATA_FOREST_NAMES[] = {"separate", "from_sim", NULL};
 static const wr__param_desc MDESC[] = {
     {"threads", WR__P_INT, offsetof(mparams, threads), 0, 4096, "0", NULL,
      "threads of fit and apply (0 = all cores)"},
@@ -55,6 +57,8 @@ static const wr__param_desc MDESC[] = {
      "0", NULL, "share of each sample held out for early stopping"},
     {"seed", WR__P_INT, offsetof(mparams, seed), 0, 9.0e15, "1", NULL,
      "seed of the validation split"},
+    {"data_forest", WR__P_CHOICE, offsetof(mparams, data_from_sim), 0, 0, "separate",
+     DATA_FOREST_NAMES, "data forests: separate, or from_sim (continue the simulation's)"},
 };
 static const wr__param_table MTABLE = {"morpher", MDESC,
                                        sizeof MDESC / sizeof MDESC[0],
@@ -152,7 +156,8 @@ static bool within(double y, double lo, double hi)
  * segment [qd_i, qd_i+1] at the same position in tau.
  * Tails: F(t) = tau_1 exp((t - q_1)/b_lo) below q_1, and
  * 1 - F(t) = (1 - tau_Q) exp(-(t - q_Q)/b_hi) above q_Q, with b fitted to
- * the two outer quantiles of each side (the exponential through both).
+ * the two outer quantiles of each side (the exponential through both) and
+ * at least tail_floor().
  * With equal levels on both sides, the tail part of T is the linear map
  * t' = qd_1 + (b_lo_d / b_lo_s)(t - qs_1): no precision is lost however
  * far out t is. */
@@ -162,15 +167,34 @@ typedef struct gridmap {
     int interp;
 } gridmap;
 
+/* A tenth of the scale the row's whole range implies, (q_Q - q_1) over the
+ * logit distance of the outer levels: the least tail scale accepted.  A
+ * forest can predict the two outer quantiles of one side almost equal
+ * where it saw few events (a row spread only to the minimal gap); the
+ * exponential through them would then have a scale near 0, and the tail
+ * map t' = qd + (b_data / b_sim)(t - qs) a slope of 1e6, throwing events to
+ * the bounds (|h| = 0 or FLT_MAX).  Healthy rows are far above the floor
+ * (a Gaussian's upper tail 0.42 sigma against 0.05 sigma; ln of a Rayleigh
+ * variable, the shortest tail of the recoil magnitude, 0.13 against 0.03),
+ * and an affine relation between two rows keeps its exact tails. */
+static double tail_floor(const gridmap *g, const double *q)
+{
+    size_t k = g->nq - 1;
+    double a = g->tau[0], b = g->tau[k];
+    return 0.1 * (q[k] - q[0]) / log(b * (1.0 - a) / (a * (1.0 - b)));
+}
+
 static double tail_lo(const gridmap *g, const double *q)
 {
-    return (q[1] - q[0]) / log(g->tau[1] / g->tau[0]);
+    double b = (q[1] - q[0]) / log(g->tau[1] / g->tau[0]);
+    return fmax(b, tail_floor(g, q));
 }
 
 static double tail_hi(const gridmap *g, const double *q)
 {
     size_t k = g->nq - 1;
-    return (q[k] - q[k - 1]) / log((1.0 - g->tau[k - 1]) / (1.0 - g->tau[k]));
+    double b = (q[k] - q[k - 1]) / log((1.0 - g->tau[k - 1]) / (1.0 - g->tau[k]));
+    return fmax(b, tail_floor(g, q));
 }
 
 /* Fritsch-Carlson slope of Q(tau) at knot k (shape preserving: every
@@ -721,6 +745,7 @@ typedef struct fitjob {
     int dir;
     size_t j;
     int64_t threads;
+    const wr_quantile_forest *base; /* data_forest=from_sim: the sim forest */
 } fitjob;
 
 static wr_status fit_one(const fitjob *job, wr_quantile_forest **out,
@@ -741,8 +766,12 @@ static wr_status fit_one(const fitjob *job, wr_quantile_forest **out,
         pack_columns(s->xt, s->nt, dim, d, xp, yp);
         pack_columns(s->xv, s->nv, dim, d, xvp, yvp);
         wr_qforest_set_progress(f, m->progress, m->progress_user);
-        st = wr_qforest_fit(f, xp, s->nt, df, yp, s->wt, s->nv ? xvp : NULL,
-                            s->nv, s->nv ? yvp : NULL, s->nv ? s->wv : NULL);
+        st = job->base
+                 ? wr_qforest_fit_from(f, job->base, xp, s->nt, df, yp, s->wt,
+                                       s->nv ? xvp : NULL, s->nv, s->nv ? yvp : NULL,
+                                       s->nv ? s->wv : NULL)
+                 : wr_qforest_fit(f, xp, s->nt, df, yp, s->wt, s->nv ? xvp : NULL,
+                                  s->nv, s->nv ? yvp : NULL, s->nv ? s->wv : NULL);
         wr_qforest_set_progress(f, NULL, NULL);
         /* apply runs the forests inside its own threads: one each */
         if (st == WR_OK) st = wr_qforest_set_param(f, "threads", "1");
@@ -767,7 +796,10 @@ static wr_status fit_all(const wr_morpher *m, const msample s[2], mfit *fit)
                                 0, total, NAN, NAN);
     for (int dir = 0; dir < 2 && st == WR_OK; dir++)
         for (size_t j = 0; j < m->n_y && st == WR_OK; j++) {
-            fitjob job = {m, &s[dir], dir, j, m->p.threads};
+            /* sim forests first: with data_forest=from_sim each data forest
+             * continues the simulation forest of its variable */
+            const wr_quantile_forest *base = dir && m->p.data_from_sim ? fit->f[0][j] : NULL;
+            fitjob job = {m, &s[dir], dir, j, m->p.threads, base};
             st = fit_one(&job, &fit->f[dir][j], &fit->gap[dir][j]);
             if (st != WR_OK) {
                 char ctx[96];

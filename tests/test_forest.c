@@ -729,6 +729,162 @@ START_TEST(test_hostile_payloads)
 END_TEST
 
 /* Binning and selection helpers against brute force. */
+/* Continued fit: 20 rounds then 10 more on the same rows equals 30 rounds
+ * from scratch (same bins, same random streams, scores summed in the same
+ * order), for both groupings and with row subsampling. */
+static void check_continue_equals_scratch(const char *params)
+{
+    const size_t n = 4000, nt = 500;
+    float *X = malloc(n * 2 * sizeof *X), *y = malloc(n * sizeof *y);
+    float *Xt = malloc(nt * 2 * sizeof *Xt), *yt = malloc(nt * sizeof *yt);
+    float *p1 = malloc(nt * 5 * sizeof *p1), *p2 = malloc(nt * 5 * sizeof *p2);
+    make_normal(n, 21, X, y);
+    make_normal(nt, 22, Xt, yt);
+    wr_quantile_forest *full = NULL, *base = NULL, *more = NULL;
+    char kv[256];
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &full));
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &base));
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &more));
+    snprintf(kv, sizeof kv, "%s rounds=30", params);
+    WR_ASSERT_OK(wr_qforest_set_params(full, kv));
+    snprintf(kv, sizeof kv, "%s rounds=20", params);
+    WR_ASSERT_OK(wr_qforest_set_params(base, kv));
+    snprintf(kv, sizeof kv, "%s rounds=10", params);
+    WR_ASSERT_OK(wr_qforest_set_params(more, kv));
+    WR_ASSERT_OK(wr_qforest_fit(full, X, n, 2, y, NULL, NULL, 0, NULL, NULL));
+    WR_ASSERT_OK(wr_qforest_fit(base, X, n, 2, y, NULL, NULL, 0, NULL, NULL));
+    WR_ASSERT_OK(wr_qforest_fit_from(more, base, X, n, 2, y, NULL, NULL, 0, NULL, NULL));
+    ck_assert_uint_eq(wr_qforest_n_rounds(more), 30);
+    WR_ASSERT_OK(wr_qforest_predict(full, Xt, nt, 2, p1));
+    WR_ASSERT_OK(wr_qforest_predict(more, Xt, nt, 2, p2));
+    ck_assert_msg(memcmp(p1, p2, nt * 5 * sizeof *p1) == 0, "%s: continued != scratch", params);
+    /* continuing a forest from itself appends to its own trees */
+    WR_ASSERT_OK(wr_qforest_fit_from(base, base, X, n, 2, y, NULL, NULL, 0, NULL, NULL));
+    ck_assert_uint_eq(wr_qforest_n_rounds(base), 40);
+    wr_qforest_free(full);
+    wr_qforest_free(base);
+    wr_qforest_free(more);
+    free(X), free(y), free(Xt), free(yt), free(p1), free(p2);
+}
+
+START_TEST(test_fit_from_equals_scratch)
+{
+    check_continue_equals_scratch("multi=shared");
+    check_continue_equals_scratch("multi=independent");
+    check_continue_equals_scratch("multi=shared subsample=0.7 colsample=0.5 seed=5");
+}
+END_TEST
+
+/* A sample that differs from the base's by a shift c(x) = 0.3 + 0.4 x0:
+ * a few continued rounds learn the shift (the continued quantiles minus the
+ * base's match c within 0.05 on a grid), and the difference is far less
+ * noisy than that of a separate fit of the shifted sample (the base's
+ * statistical noise is shared, not doubled). */
+START_TEST(test_fit_from_learns_difference)
+{
+    const size_t n = 20000, ng = 20;
+    float *X = malloc(n * 2 * sizeof *X), *y = malloc(n * sizeof *y);
+    float *X2 = malloc(n * 2 * sizeof *X2), *y2 = malloc(n * sizeof *y2);
+    make_normal(n, 31, X, y);
+    make_normal(n, 32, X2, y2);
+    for (size_t i = 0; i < n; i++) y2[i] += 0.3f + 0.4f * X2[2 * i];
+    wr_quantile_forest *base = NULL, *cont = NULL, *sep = NULL;
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &base));
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &cont));
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &sep));
+    WR_ASSERT_OK(wr_qforest_set_params(base, "rounds=150"));
+    WR_ASSERT_OK(wr_qforest_set_params(sep, "rounds=150"));
+    WR_ASSERT_OK(wr_qforest_set_params(cont, "rounds=40 max_leaves=4 min_samples_leaf=1000"));
+    WR_ASSERT_OK(wr_qforest_fit(base, X, n, 2, y, NULL, NULL, 0, NULL, NULL));
+    WR_ASSERT_OK(wr_qforest_fit(sep, X2, n, 2, y2, NULL, NULL, 0, NULL, NULL));
+    WR_ASSERT_OK(wr_qforest_fit_from(cont, base, X2, n, 2, y2, NULL, NULL, 0, NULL, NULL));
+    float grid[20 * 20 * 2], pb[20 * 20 * 5], pc[20 * 20 * 5], ps[20 * 20 * 5];
+    for (size_t a = 0; a < ng; a++)
+        for (size_t b = 0; b < ng; b++) {
+            grid[2 * (a * ng + b)] = (float)((a + 0.5) / ng);
+            grid[2 * (a * ng + b) + 1] = (float)((b + 0.5) / ng);
+        }
+    WR_ASSERT_OK(wr_qforest_predict(base, grid, ng * ng, 2, pb));
+    WR_ASSERT_OK(wr_qforest_predict(cont, grid, ng * ng, 2, pc));
+    WR_ASSERT_OK(wr_qforest_predict(sep, grid, ng * ng, 2, ps));
+    double ec = 0, es = 0;
+    for (size_t i = 0; i < ng * ng; i++)
+        for (size_t q = 1; q < 4; q++) { /* central levels */
+            double c = 0.3 + 0.4 * grid[2 * i];
+            ec += pow(pc[i * 5 + q] - pb[i * 5 + q] - c, 2);
+            es += pow(ps[i * 5 + q] - pb[i * 5 + q] - c, 2);
+        }
+    ec = sqrt(ec / (3.0 * ng * ng));
+    es = sqrt(es / (3.0 * ng * ng));
+    if (getenv("WR_TEST_VERBOSE")) fprintf(stderr, "difference rms: continued %g separate %g\n", ec, es);
+    ck_assert_msg(ec < 0.05, "continued difference rms %g", ec);
+    ck_assert_msg(ec < 0.6 * es, "continued %g vs separate %g", ec, es);
+    wr_qforest_free(base);
+    wr_qforest_free(cont);
+    wr_qforest_free(sep);
+    free(X), free(y), free(X2), free(y2);
+}
+END_TEST
+
+/* Bad bases fail with a message and leave f's model unchanged; early
+ * stopping never removes the base's trees. */
+START_TEST(test_fit_from_bad_base)
+{
+    const size_t n = 2000;
+    float *X = malloc(n * 3 * sizeof *X), *y = malloc(n * sizeof *y);
+    make_normal(n, 41, X, y);
+    static const double L3[3] = {0.1, 0.5, 0.9};
+    wr_quantile_forest *base = NULL, *f = NULL, *unfit = NULL, *other = NULL, *ind = NULL;
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &base));
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &f));
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &unfit));
+    WR_ASSERT_OK(wr_qforest_create(L3, 3, &other));
+    WR_ASSERT_OK(wr_qforest_create(LV, 5, &ind));
+    WR_ASSERT_OK(wr_qforest_set_params(base, "rounds=20"));
+    WR_ASSERT_OK(wr_qforest_set_params(f, "rounds=5"));
+    WR_ASSERT_OK(wr_qforest_set_params(other, "rounds=5"));
+    WR_ASSERT_OK(wr_qforest_set_params(ind, "rounds=5 multi=independent"));
+    WR_ASSERT_OK(wr_qforest_fit(base, X, n, 2, y, NULL, NULL, 0, NULL, NULL));
+    WR_ASSERT_OK(wr_qforest_fit(f, X, n, 2, y, NULL, NULL, 0, NULL, NULL));
+    float p0[5], p1[5];
+    WR_ASSERT_OK(wr_qforest_predict(f, X, 1, 2, p0));
+    WR_ASSERT_FAILS(wr_qforest_fit_from(f, NULL, X, n, 2, y, NULL, NULL, 0, NULL, NULL),
+                    WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_qforest_fit_from(NULL, base, X, n, 2, y, NULL, NULL, 0, NULL, NULL),
+                    WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_qforest_fit_from(f, unfit, X, n, 2, y, NULL, NULL, 0, NULL, NULL),
+                    WR_ERR_NOT_FITTED);
+    WR_ASSERT_FAILS(wr_qforest_fit_from(other, base, X, n, 2, y, NULL, NULL, 0, NULL, NULL),
+                    WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_qforest_fit_from(f, base, X, n / 2, 3, y, NULL, NULL, 0, NULL, NULL),
+                    WR_ERR_INVALID_ARG);
+    WR_ASSERT_FAILS(wr_qforest_fit_from(ind, base, X, n, 2, y, NULL, NULL, 0, NULL, NULL),
+                    WR_ERR_INVALID_ARG);
+    y[7] = NAN;
+    WR_ASSERT_FAILS(wr_qforest_fit_from(f, base, X, n, 2, y, NULL, NULL, 0, NULL, NULL),
+                    WR_ERR_INVALID_ARG);
+    y[7] = 0.0f;
+    WR_ASSERT_OK(wr_qforest_predict(f, X, 1, 2, p1));
+    ck_assert(memcmp(p0, p1, sizeof p0) == 0);
+    ck_assert_uint_eq(wr_qforest_n_rounds(f), 5);
+    /* validation rows from another distribution: no new round helps, and
+     * early stopping keeps exactly the base's 20 trees */
+    float *yv = malloc(n * sizeof *yv);
+    for (size_t i = 0; i < n; i++) yv[i] = y[i] + 5.0f * (X[2 * i] > 0.5f ? 1.0f : -1.0f);
+    WR_ASSERT_OK(wr_qforest_set_params(f, "rounds=30 early_stopping_rounds=3 learning_rate=1"));
+    WR_ASSERT_OK(wr_qforest_fit_from(f, base, X, n, 2, y, NULL, X, n, yv, NULL));
+    ck_assert_uint_ge(wr_qforest_n_rounds(f), 20);
+    ck_assert_uint_lt(wr_qforest_n_rounds(f), 50);
+    free(yv);
+    wr_qforest_free(base);
+    wr_qforest_free(f);
+    wr_qforest_free(unfit);
+    wr_qforest_free(other);
+    wr_qforest_free(ind);
+    free(X), free(y);
+}
+END_TEST
+
 START_TEST(test_quantile_helper)
 {
     float v[101], w[101], v2[101], w2[101];
@@ -783,6 +939,9 @@ static Suite *forest_suite(void)
     tcase_add_test(tc, test_concurrent_predict);
     tcase_add_test(tc, test_progress_cancel);
     tcase_add_test(tc, test_early_stopping);
+    tcase_add_test(tc, test_fit_from_equals_scratch);
+    tcase_add_test(tc, test_fit_from_learns_difference);
+    tcase_add_test(tc, test_fit_from_bad_base);
     suite_add_tcase(s, tc);
     return s;
 }

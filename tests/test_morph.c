@@ -339,6 +339,94 @@ START_TEST(test_kr_2d)
 }
 END_TEST
 
+/* data_forest=from_sim: the data forests continue the simulation's, so the
+ * map depends on the learned difference only.  Fits s -> d from 20000
+ * events each and returns the RMS of the morphed values against the exact
+ * Knothe-Rosenblatt map per variable. */
+static void kr_rms(const gauss2 *s, const gauss2 *d, uint64_t seed, int from_sim,
+                   double rms[2])
+{
+    const size_t n = 20000, nt = 4000;
+    wr__rng r;
+    wr__rng_seed(&r, seed, 0);
+    float *zs = malloc(2 * n * sizeof(float)), *ys = malloc(2 * n * sizeof(float));
+    float *zd = malloc(2 * n * sizeof(float)), *yd = malloc(2 * n * sizeof(float));
+    float *zt = malloc(2 * nt * sizeof(float)), *yt = malloc(2 * nt * sizeof(float));
+    float *yp = malloc(2 * nt * sizeof(float)), *yq = malloc(2 * nt * sizeof(float));
+    make_2d(&r, s, n, zs, ys);
+    make_2d(&r, d, n, zd, yd);
+    make_2d(&r, s, nt, zt, yt);
+    wr_morpher *m = new_morpher(2, 2);
+    if (from_sim) {
+        WR_ASSERT_OK(wr_morpher_set_param(m, "data_forest", "from_sim"));
+        WR_ASSERT_OK(wr_morpher_set_forest_params(
+            m, WR_MORPH_DATA, "rounds=40 learning_rate=0.2 max_depth=2 min_samples_leaf=1000"));
+    }
+    WR_ASSERT_OK(wr_morpher_fit(m, zs, ys, NULL, n, zd, yd, NULL, n));
+    WR_ASSERT_OK(wr_morpher_apply(m, zt, yt, nt, yp, NULL));
+    double ss[2] = {0, 0};
+    for (size_t i = 0; i < nt; i++) {
+        double ex[2];
+        kr_exact(s, d, zt + 2 * i, yt + 2 * i, ex);
+        for (int j = 0; j < 2; j++) ss[j] += (yp[2 * i + j] - ex[j]) * (yp[2 * i + j] - ex[j]);
+    }
+    for (int j = 0; j < 2; j++) rms[j] = sqrt(ss[j] / nt);
+    /* the parameter and the continued forests survive a round trip */
+    void *buf = NULL;
+    size_t size = 0;
+    wr_morpher *m2 = NULL;
+    char val[32];
+    WR_ASSERT_OK(wr_morpher_to_bytes(m, &buf, &size));
+    WR_ASSERT_OK(wr_morpher_from_bytes(buf, size, &m2));
+    WR_ASSERT_OK(wr_morpher_get_param(m2, "data_forest", val, sizeof val));
+    ck_assert_str_eq(val, from_sim ? "from_sim" : "separate");
+    WR_ASSERT_OK(wr_morpher_apply(m2, zt, yt, nt, yq, NULL));
+    ck_assert(memcmp(yp, yq, 2 * nt * sizeof(float)) == 0);
+    wr_free(buf);
+    wr_morpher_free(m2);
+    wr_morpher_free(m);
+    free(zs); free(ys); free(zd); free(yd); free(zt); free(yt); free(yp); free(yq);
+}
+
+/* A moderate difference (the calibration case: shifts, 10 % scales, a
+ * changed correlation) with continued data forests: the data side has only
+ * 40 shallow rounds with leaves of >= 1000 events, and the map is closer to
+ * the exact one than with separate forests in both variables. */
+START_TEST(test_from_sim_kr_2d)
+{
+    gauss2 s = {{{1.0, 0.5}, {-0.5, 1.0}}, {0.0, 1.0}, {{1.0, 0.0}, {0.6, 0.8}}};
+    gauss2 d = {{{1.1, 0.5}, {-0.4, 0.9}}, {0.2, 1.2}, {{0.9, 0.0}, {0.45, 0.75}}};
+    double sep[2], cont[2];
+    kr_rms(&s, &d, 15, 0, sep);
+    kr_rms(&s, &d, 15, 1, cont);
+    if (getenv("WR_TEST_VERBOSE"))
+        fprintf(stderr, "KR rms: separate %g %g, from_sim %g %g\n", sep[0], sep[1], cont[0],
+                cont[1]);
+    for (int j = 0; j < 2; j++)
+        ck_assert_msg(cont[j] < 0.8 * sep[j], "variable %d: from_sim %g vs separate %g", j,
+                      cont[j], sep[j]);
+}
+END_TEST
+
+/* Two independent samples of one distribution: the separate map scatters
+ * events by the noise of both forests, the continued one by the noise of
+ * the small difference model only; required: at most 0.65 times the RMS
+ * distance to the identity in both variables. */
+START_TEST(test_from_sim_identity_noise)
+{
+    gauss2 s = {{{1.0, 0.5}, {-0.5, 1.0}}, {0.0, 1.0}, {{1.0, 0.0}, {0.6, 0.8}}};
+    double sep[2], cont[2];
+    kr_rms(&s, &s, 16, 0, sep);
+    kr_rms(&s, &s, 16, 1, cont);
+    if (getenv("WR_TEST_VERBOSE"))
+        fprintf(stderr, "identity rms: separate %g %g, from_sim %g %g\n", sep[0], sep[1],
+                cont[0], cont[1]);
+    for (int j = 0; j < 2; j++)
+        ck_assert_msg(cont[j] < 0.65 * sep[j], "variable %d: from_sim %g vs separate %g", j,
+                      cont[j], sep[j]);
+}
+END_TEST
+
 START_TEST(test_identity)
 {
     const size_t n = 20000, nt = 4000;
@@ -800,6 +888,8 @@ static Suite *morph_suite(void)
     tcase_add_test(tc, test_weights);
     tcase_add_test(tc, test_kr_2d);
     tcase_add_test(tc, test_identity);
+    tcase_add_test(tc, test_from_sim_kr_2d);
+    tcase_add_test(tc, test_from_sim_identity_noise);
     tcase_add_test(tc, test_bounds);
     tcase_add_test(tc, test_monotone_grid);
     tcase_add_test(tc, test_threads_and_roundtrip);

@@ -69,11 +69,12 @@ int pt_distortion(const char *cmd, const frame *f, double cap, double *fv);
 int morph_available(void);
 /* Fits a morpher of y = (|h|, dphi) given z = (pT, pL): bounds |h| >= 0 and
  * dphi in [-pi, pi]; events with |h| = 0 (no recoil) are left out.
- * forest_kv: forest parameters; morph_kv: more morpher parameters (NULL). */
+ * forest_kv: forest parameters; data_forest_kv: more parameters of the data
+ * side (NULL); morph_kv: more morpher parameters (NULL). */
 int morph_fit(const char *cmd, const float *zs, const float *ys, const float *ws, size_t ns,
               const float *zd, const float *yd, const float *wd, size_t nd,
-              const char *forest_kv, const char *morph_kv, long threads, const char *label,
-              wr_morpher **out);
+              const char *forest_kv, const char *data_forest_kv, const char *morph_kv,
+              long threads, const char *label, wr_morpher **out);
 /* Morphs recoils h (n x 2) given boson vectors v and z: hout (n x 2);
  * events with |h| = 0 stay (0, 0). */
 int morph_recoil(const char *cmd, const wr_morpher *m, size_t n, const float *h,

@@ -41,8 +41,8 @@ static size_t keep_rows(const float *z, const float *y, const float *w, size_t n
 
 int morph_fit(const char *cmd, const float *zs, const float *ys, const float *ws, size_t ns,
               const float *zd, const float *yd, const float *wd, size_t nd,
-              const char *forest_kv, const char *morph_kv, long threads, const char *label,
-              wr_morpher **out)
+              const char *forest_kv, const char *data_forest_kv, const char *morph_kv,
+              long threads, const char *label, wr_morpher **out)
 {
     *out = NULL;
     if (!morph_available())
@@ -53,13 +53,16 @@ int morph_fit(const char *cmd, const float *zs, const float *ys, const float *ws
           *z2 = malloc(mx * 2 * sizeof *z2), *y2 = malloc(mx * 2 * sizeof *y2),
           *w1 = malloc(mx * sizeof *w1), *w2 = malloc(mx * sizeof *w2);
     wr_morpher *m = NULL;
-    char kv[512];
+    char kv[512], dkv[1024];
     snprintf(kv, sizeof kv, "threads=%ld %s", threads, morph_kv ? morph_kv : "");
+    snprintf(dkv, sizeof dkv, "%s %s", forest_kv ? forest_kv : "", data_forest_kv ? data_forest_kv : "");
     int rc = (!z1 || !y1 || !z2 || !y2 || !w1 || !w2) ? cli_fail(cmd, "out of memory") : 0;
     if (!rc && (wr_morpher_create(2, 2, NULL, 0, &m) || wr_morpher_set_bounds(m, 0, 0.0, INFINITY) ||
                 wr_morpher_set_bounds(m, 1, -M_PI, M_PI) || wr_morpher_set_params(m, kv) ||
-                wr_morpher_set_forest_params(m, WR_MORPH_BOTH, forest_kv ? forest_kv : "")))
-        rc = cli_fail_wr(cmd, "morpher parameters ('%s', forest: '%s')", kv, forest_kv ? forest_kv : "");
+                wr_morpher_set_forest_params(m, WR_MORPH_SIM, forest_kv ? forest_kv : "") ||
+                wr_morpher_set_forest_params(m, WR_MORPH_DATA, dkv)))
+        rc = cli_fail_wr(cmd, "morpher parameters ('%s', forest: '%s', data forests: '%s')", kv,
+                         forest_kv ? forest_kv : "", dkv);
     size_t n1 = 0, n2 = 0;
     if (!rc) {
         n1 = keep_rows(zs, ys, ws, ns, z1, y1, w1);
@@ -133,7 +136,7 @@ static float *weight_column(const char *cmd, const frame *f, const char *name)
 int cmd_train_morph(int argc, char **argv)
 {
     const char *sim = NULL, *data = NULL, *recoil = "tk", *level = "reco", *out = NULL,
-               *forest = NULL, *sw = NULL, *dw = NULL, *mkv = NULL;
+               *forest = NULL, *dforest = NULL, *sw = NULL, *dw = NULL, *mkv = NULL;
     long rounds = 100, leaves = 31, threads = 0;
     const cli_opt opts[] = {
         {"sim", OPT_STR, &sim, "FILE", "simulated events (required)"},
@@ -144,6 +147,7 @@ int cmd_train_morph(int argc, char **argv)
         {"rounds", OPT_INT, &rounds, "N", "boosting rounds of each forest [100]"},
         {"max-leaves", OPT_INT, &leaves, "N", "leaves per tree [31]"},
         {"forest", OPT_STR, &forest, "\"K=V ..\"", "more forest parameters (docs/forest.md)"},
+        {"data-forest", OPT_STR, &dforest, "\"K=V ..\"", "forest parameters of the data side only, after --forest"},
         {"morph", OPT_STR, &mkv, "\"K=V ..\"", "morpher parameters, e.g. interpolation=pchip (docs/morph.md)"},
         {"sim-weights", OPT_STR, &sw, "COL", "weight column of the simulation"},
         {"data-weights", OPT_STR, &dw, "COL", "weight column of the data"},
@@ -172,8 +176,8 @@ int cmd_train_morph(int argc, char **argv)
     if (!r) r = table_zy(cmd.name, &fd, recoil, level, &zd, &vd, &yd, &hd);
     if (!r && sw && !(ws = weight_column(cmd.name, &fs, sw))) r = 1;
     if (!r && dw && !(wd = weight_column(cmd.name, &fd, dw))) r = 1;
-    if (!r) r = morph_fit(cmd.name, zs, ys, ws, fs.n, zd, yd, wd, fd.n, kv, mkv, threads, "morpher fit",
-                          &m);
+    if (!r) r = morph_fit(cmd.name, zs, ys, ws, fs.n, zd, yd, wd, fd.n, kv, dforest, mkv, threads,
+                          "morpher fit", &m);
     if (!r && wr_morpher_save(m, out)) r = cli_fail_wr(cmd.name, "saving '%s'", out);
     if (!r) printf("wrote %s\n", out);
     if (m) wr_morpher_free(m);

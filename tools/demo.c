@@ -270,6 +270,8 @@ int cmd_demo(int argc, char **argv)
          "morpher parameters, e.g. interpolation=pchip (docs/morph.md)"},
         {"forest", OPT_STR, &d.forest_kv, "\"K=V ..\"",
          "more parameters of the morphing forests (docs/forest.md)"},
+        {"data-forest", OPT_STR, &d.data_forest_kv, "\"K=V ..\"",
+         "parameters of the data-side forests only, after --forest"},
         {"sim-set", OPT_STR, &d.sim_set, "\"K=V ..\"", "toy knobs changed in the simulation samples"},
         {"data-set", OPT_STR, &d.data_set, "\"K=V ..\"",
          "toy knobs changed in the data samples (e.g. another detector response)"},

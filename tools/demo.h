@@ -37,7 +37,7 @@ enum {
 typedef struct {
     /* options */
     long events, seed, threads, epochs, rounds, bootstrap, z_train;
-    const char *out, *data_dir, *morph_kv, *forest_kv, *sim_set, *data_set;
+    const char *out, *data_dir, *morph_kv, *forest_kv, *data_forest_kv, *sim_set, *data_set;
     int no_report;
     /* sizes */
     size_t n_train, n_wsim, n_wdata, n_zsim, n_zdata;

@@ -102,7 +102,7 @@ static int fit_morph(const demo *d, const sample *sim, const sample *data, int r
     if (!rc) rc = recoil_to_y("demo", ns, sim->h[rc_id], vs, ys);
     if (!rc) rc = recoil_to_y("demo", nd, data->h[rc_id], vd, yd);
     double t0 = cli_now();
-    if (!rc) rc = morph_fit("demo", zs, ys, NULL, ns, zd, yd, NULL, nd, kv, d->morph_kv, d->threads,
+    if (!rc) rc = morph_fit("demo", zs, ys, NULL, ns, zd, yd, NULL, nd, kv, d->data_forest_kv, d->morph_kv, d->threads,
                              label, m);
     if (!rc) cli_note("%s: %.1f s", label, cli_now() - t0);
     free(ys), free(yd);

@@ -83,6 +83,27 @@ WR_API wr_status wr_qforest_fit(wr_quantile_forest *f, const float *X,
                                 const float *w_val);
 
 /**
+ * Continues boosting from a fitted forest (since 0.2.0): f's model becomes a
+ * copy of base's trees, feature bins and initial scores followed by f's
+ * `rounds` new rounds (with f's other parameters) fitted on (X, y, w), whose
+ * scores start from base's predictions.  Use it to learn a sample that
+ * differs little from base's training sample: the new trees model only the
+ * difference, so base's statistical noise is shared instead of doubled (the
+ * morpher's data_forest=from_sim).  base must be fitted with f's levels,
+ * f's `multi` and d features (else WR_ERR_NOT_FITTED / WR_ERR_INVALID_ARG);
+ * base may be f itself.  Early stopping (a validation set and
+ * early_stopping_rounds) removes new trees only.  Other arguments, errors
+ * and the unchanged-on-failure rule as wr_qforest_fit; n_rounds() counts
+ * base's trees too.
+ */
+WR_API wr_status wr_qforest_fit_from(wr_quantile_forest *f,
+                                     const wr_quantile_forest *base,
+                                     const float *X, size_t n, size_t d,
+                                     const float *y, const float *w,
+                                     const float *X_val, size_t n_val,
+                                     const float *y_val, const float *w_val);
+
+/**
  * Predicts every level for n rows of X (n x d, d equal to the fitted d):
  * out is n x n_levels, row-major; each row is non-decreasing (never
  * crossing).  WR_ERR_NOT_FITTED before a fit, WR_ERR_INVALID_ARG for

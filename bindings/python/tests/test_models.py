@@ -37,6 +37,30 @@ def test_forest_fit_predict(forest, xy):
     assert "QuantileForest" in repr(forest)
 
 
+def test_forest_fit_from_continues_and_checks_base(forest, xy):
+    X, t = xy
+    # 30 rounds from scratch == 20 rounds continued by 10 (same bins, streams, sums)
+    kw = dict(levels=[0.1, 0.5, 0.9], max_leaves=8, threads=1, seed=3)
+    base = wrecoil.QuantileForest(rounds=20, **kw).fit(X, t)
+    more = wrecoil.QuantileForest(rounds=10, **kw).fit_from(base, X, t)
+    assert more.n_rounds == 30 and base.n_rounds == 20
+    np.testing.assert_array_equal(more.predict(X), forest.predict(X))
+    # a shifted sample: a few shallow rounds learn the shift on top of base
+    kw2 = dict(rounds=20, max_depth=1, learning_rate=0.5, **kw)
+    same = wrecoil.QuantileForest(**kw2).fit_from(base, X, t)
+    shifted = wrecoil.QuantileForest(**kw2).fit_from(base, X, t + 1.0)
+    np.testing.assert_allclose(np.median(shifted.predict(X) - same.predict(X), axis=0),
+                               1.0, atol=0.05)
+    with pytest.raises(TypeError):
+        wrecoil.QuantileForest(**kw).fit_from("base", X, t)
+    with pytest.raises(wrecoil.Error, match="WR_ERR_NOT_FITTED"):
+        wrecoil.QuantileForest(**kw).fit_from(wrecoil.QuantileForest(**kw), X, t)
+    with pytest.raises(wrecoil.Error, match="WR_ERR_INVALID_ARG.*levels"):
+        wrecoil.QuantileForest(levels=[0.2, 0.8]).fit_from(base, X, t)
+    with pytest.raises(wrecoil.Error, match="WR_ERR_INVALID_ARG.*features"):
+        wrecoil.QuantileForest(**kw).fit_from(base, X[:, :2], t)
+
+
 def test_forest_default_levels():
     with wrecoil.QuantileForest() as f:
         np.testing.assert_allclose(f.levels, wrecoil.forest.DEFAULT_LEVELS)

@@ -26,7 +26,7 @@ manager; docs/python.md has the conventions.
 
 >>> import wrecoil
 >>> wrecoil.version()          # version of the loaded C library
-'0.1.0'
+'0.2.0'
 """
 
 import collections
@@ -36,7 +36,7 @@ import os
 from . import _lib
 from ._lib import Error, Status, last_error, library_path, version
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["Error", "Status", "ModelInfo", "inspect_model", "last_error",
            "library_path", "version", "version_number", "__version__",

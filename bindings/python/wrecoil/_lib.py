@@ -538,5 +538,5 @@ _version_number = fn("wr_version_number", c_uint, [])
 
 
 def version():
-    """Runtime version of the loaded libwrecoil, e.g. ``"0.1.0"``."""
+    """Runtime version of the loaded libwrecoil, e.g. ``"0.2.0"``."""
     return _version_string().decode()

@@ -21,6 +21,8 @@ _n_features = _lib.fn("wr_qforest_n_features", c_size_t, [HANDLE])
 _n_rounds = _lib.fn("wr_qforest_n_rounds", c_size_t, [HANDLE])
 _fit = _lib.fn("wr_qforest_fit", STATUS, [HANDLE, f32p, c_size_t, c_size_t, f32p, f32p,
                                           f32p, c_size_t, f32p, f32p])
+_fit_from = _lib.fn("wr_qforest_fit_from", STATUS, [HANDLE, HANDLE, f32p, c_size_t, c_size_t,
+                                                    f32p, f32p, f32p, c_size_t, f32p, f32p])
 _predict = _lib.fn("wr_qforest_predict", STATUS, [HANDLE, f32p, c_size_t, c_size_t, f32p])
 
 
@@ -103,6 +105,22 @@ class QuantileForest(Model):
         X, n, d, y, w, Xv, nv, yv, wv = fit_arrays(X, y, sample_weight, eval_set, "y")
         self._run_with_progress(progress, lambda: _fit(
             self._h, _lib.ptr(X), n, d, _lib.ptr(y), _lib.ptr(w),
+            _lib.ptr(Xv), nv, _lib.ptr(yv), _lib.ptr(wv)))
+        return self
+
+    def fit_from(self, base, X, y, sample_weight=None, eval_set=None, progress=None):
+        """Continues boosting from the fitted forest ``base``: this forest
+        becomes base's trees plus its own ``rounds`` new rounds fitted on
+        (X, y), starting from base's predictions (``base`` may be ``self``).
+        For a sample that differs little from base's training sample: the
+        new trees model the difference.  base needs the same levels,
+        ``multi`` and number of features.  Arguments as :meth:`fit`; returns
+        ``self``."""
+        if not isinstance(base, QuantileForest):
+            raise TypeError("base: expected a QuantileForest")
+        X, n, d, y, w, Xv, nv, yv, wv = fit_arrays(X, y, sample_weight, eval_set, "y")
+        self._run_with_progress(progress, lambda: _fit_from(
+            self._h, base._h, _lib.ptr(X), n, d, _lib.ptr(y), _lib.ptr(w),
             _lib.ptr(Xv), nv, _lib.ptr(yv), _lib.ptr(wv)))
         return self
 

@@ -72,7 +72,7 @@ class Morpher(Model):
     """
 
     _prefix = "wr_morpher"
-    _param_names = ("threads", "interpolation", "validation_fraction", "seed")
+    _param_names = ("threads", "interpolation", "validation_fraction", "seed", "data_forest")
 
     def __init__(self, n_y, n_z, levels=None, bounds=None, forest_params=None, **params):
         h = HANDLE()
