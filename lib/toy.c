@@ -88,6 +88,8 @@ static const wr__param_desc TOY_PARAMS[] = {
      "events per parallel work item (results do not depend on it)"},
     {"pu_library", WR__P_INT, OFF(pu_library), 0, 1 << 20, "4096", NULL,
      "pileup vertices in the library events draw from (0: fresh vertices for every event)"},
+    {"pu_library_seed", WR__P_INT, OFF(pu_library_seed), 0, 9.0e15, "1", NULL,
+     "seed of the pileup library (shared by samples of any event seed)"},
 };
 
 static const wr__param_table TOY_TABLE = {
@@ -353,14 +355,13 @@ static void scratch_free(scratch *s)
     pu_lib_free(&s->lib);
 }
 
-static wr_status scratch_init(scratch *s, const wr_toy *toy, uint64_t seed, int nt,
-                              const char *fn)
+static wr_status scratch_init(scratch *s, const wr_toy *toy, int nt, const char *fn)
 {
     memset(s, 0, sizeof *s);
     s->nt = nt;
     s->pool = nt > 1 ? wr__pool_create(nt) : NULL;
     if (nt > 1 && !s->pool) return WR_ERR_NOMEM;
-    wr_status st = pu_lib_build(toy, seed, s->pool, &s->lib);
+    wr_status st = pu_lib_build(toy, (uint64_t)toy->p.pu_library_seed, s->pool, &s->lib);
     if (!st) {
         s->ev = wr__calloc_array((size_t)nt, sizeof *s->ev, fn);
         s->st = wr__calloc_array((size_t)nt, sizeof *s->st, fn);
@@ -431,7 +432,7 @@ WR_API wr_status wr_toy_table(const wr_toy *toy, uint64_t seed, int64_t first,
     if (n == 0) return WR_OK;
     size_t chunk = (size_t)toy->p.chunk;
     scratch sc;
-    if ((st = scratch_init(&sc, toy, seed, toy_threads(nthreads, n, chunk), FN))) return st;
+    if ((st = scratch_init(&sc, toy, toy_threads(nthreads, n, chunk), FN))) return st;
     size_t block = block_size(toy, sc.nt, n);
     for (size_t b = 0; b < n && !st; b += block) {
         size_t m = n - b < block ? n - b : block;
@@ -541,7 +542,7 @@ WR_API wr_status wr_toy_particles(const wr_toy *toy, uint64_t seed, int64_t firs
     size_t chunk = (size_t)toy->p.chunk;
     size_t nchunks = (n + chunk - 1) / chunk;
     scratch sc;
-    if ((st = scratch_init(&sc, toy, seed, toy_threads(nthreads, n, chunk), FN))) return st;
+    if ((st = scratch_init(&sc, toy, toy_threads(nthreads, n, chunk), FN))) return st;
     pchunk *chunks = wr__calloc_array(nchunks ? nchunks : 1, sizeof *chunks, FN);
     if (!chunks) {
         scratch_free(&sc);

@@ -36,6 +36,7 @@ typedef struct toy_params {
     /* execution */
     int64_t chunk;
     int64_t pu_library;
+    int64_t pu_library_seed;
 } toy_params;
 
 /* Quantile tables: piecewise-linear inverse CDFs with 2^TOY_QBITS bins; the

@@ -99,7 +99,7 @@ int fit_add_data(const char *cmd, wr_template_fit *tf, size_t set, const mt_samp
 
 int fit_bias(const char *cmd, wr_template_fit *tf, size_t set, double true_mass, fit_result *r)
 {
-    r->bias = r->err = r->mass = r->width = NAN;
+    r->bias = r->err = r->mass = r->width = r->calib = NAN;
     if (wr_tfit_fit(tf, set, true_mass, &r->mass, &r->width, &r->bias))
         return cli_fail_wr(cmd, "template fit");
     char b[32];
@@ -110,6 +110,11 @@ int fit_bias(const char *cmd, wr_template_fit *tf, size_t set, double true_mass,
     return 0;
 }
 
+double fit_total_err(const fit_result *r)
+{
+    return isfinite(r->calib) ? sqrt(r->err * r->err + r->calib * r->calib) : r->err;
+}
+
 void fit_json(json *j, const char *key, const fit_result *r)
 {
     json_obj(j, key);
@@ -117,6 +122,10 @@ void fit_json(json *j, const char *key, const fit_result *r)
     json_num(j, "err_mev", r->err);
     json_num(j, "mass_gev", r->mass);
     json_num(j, "stat_width_mev", 1000 * r->width);
+    if (isfinite(r->calib)) {
+        json_num(j, "calib_err_mev", r->calib);
+        json_num(j, "total_err_mev", fit_total_err(r));
+    }
     json_end_obj(j);
 }
 

@@ -44,7 +44,12 @@ int fit_add_data(const char *cmd, wr_template_fit *tf, size_t set, const mt_samp
 
 typedef struct {
     double bias, err, mass, width; /* MeV, MeV, GeV, GeV */
+    double calib; /* MeV: statistical error of a calibration applied to the
+                     templates (NaN: none), added in quadrature to err */
 } fit_result;
+
+/* sqrt(err^2 + calib^2), or err without a calibration error. */
+double fit_total_err(const fit_result *r);
 
 /* Fits data set `set` against the true mass; err from the bootstrap (NaN
  * without replicas). */

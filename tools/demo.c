@@ -251,8 +251,8 @@ int cmd_demo(int argc, char **argv)
 {
     demo d;
     memset(&d, 0, sizeof d);
-    d.events = 400000, d.seed = 1, d.threads = 0, d.epochs = 30, d.rounds = 250;
-    d.bootstrap = 50, d.out = "demo-out";
+    d.events = 400000, d.seed = 1, d.threads = 0, d.epochs = 30, d.rounds = 100, d.data_rounds = 30;
+    d.bootstrap = 50, d.calib_replicas = 6, d.out = "demo-out";
     for (int k = 0; k < S_N; k++)
         d.sum[k].v[0] = d.sum[k].v[1] = d.sum[k].e[0] = d.sum[k].e[1] = NAN;
     const cli_opt opts[] = {
@@ -265,7 +265,9 @@ int cmd_demo(int argc, char **argv)
         {"data-dir", OPT_STR, &d.data_dir, "DIR",
          "run on generator samples w_mc, z_mc, z_data (+ w_data if present) instead of the toy"},
         {"epochs", OPT_INT, &d.epochs, "N", "maximum epochs of the recoil regressors [30]"},
-        {"rounds", OPT_INT, &d.rounds, "N", "boosting rounds of the morphing forests [250]"},
+        {"rounds", OPT_INT, &d.rounds, "N", "boosting rounds of the simulation's morphing forests [100]"},
+        {"data-rounds", OPT_INT, &d.data_rounds, "N",
+         "rounds the data forests add to the simulation's (data_forest=from_sim) [30]"},
         {"morph", OPT_STR, &d.morph_kv, "\"K=V ..\"",
          "morpher parameters, e.g. interpolation=pchip (docs/morph.md)"},
         {"forest", OPT_STR, &d.forest_kv, "\"K=V ..\"",
@@ -278,6 +280,9 @@ int cmd_demo(int argc, char **argv)
         {"z-train", OPT_INT, &d.z_train, "N",
          "Z sim and Z data events that train the morpher [N/8]"},
         {"bootstrap", OPT_INT, &d.bootstrap, "R", "bootstrap replicas of every bias [50]"},
+        {"calib-replicas", OPT_INT, &d.calib_replicas, "K",
+         "morphers refitted on bootstrap replicas of the Z training samples: the "
+         "calibration's statistical error of the W residual (0 = off) [6]"},
         {"no-report", OPT_FLAG, &d.no_report, NULL, "skip the plots (results.json and the table only)"},
     };
     const cli_cmd cmd = {
@@ -293,8 +298,10 @@ int cmd_demo(int argc, char **argv)
     int r = cli_parse(&cmd, argc, argv);
     if (r) return r < 0 ? 2 : 0;
     if (d.events < 16000) return 2 * cli_fail("demo", "--events must be at least 16000");
-    if (d.bootstrap < 2 || d.epochs < 1 || d.rounds < 1)
-        return 2 * cli_fail("demo", "--bootstrap >= 2, --epochs >= 1 and --rounds >= 1 needed");
+    if (d.bootstrap < 2 || d.epochs < 1 || d.rounds < 1 || d.data_rounds < 1 || d.calib_replicas < 0 ||
+        d.calib_replicas == 1)
+        return 2 * cli_fail("demo", "--bootstrap >= 2, --epochs >= 1, --rounds and --data-rounds >= 1 and "
+                                    "--calib-replicas 0 or >= 2 needed");
     if (make_dirs(d.out)) return 1;
     d.t0 = cli_now();
     sizes_from_events(&d);

@@ -36,7 +36,7 @@ enum {
 
 typedef struct {
     /* options */
-    long events, seed, threads, epochs, rounds, bootstrap, z_train;
+    long events, seed, threads, epochs, rounds, data_rounds, bootstrap, z_train, calib_replicas;
     const char *out, *data_dir, *morph_kv, *forest_kv, *data_forest_kv, *sim_set, *data_set;
     int no_report;
     /* sizes */

@@ -61,12 +61,13 @@ static int gen_weights(demo *d)
 /* ----------------------------------------------------------- fitting */
 /* Bias of pseudo-data `data` (recoil hd) fitted with templates of `tpl`
  * (recoil ht, weights wt). shared: the same events (correlated). */
-static int bias_fit(const demo *d, int is_z, const sample *tpl, const float *ht, const double *wt,
-                    const sample *data, const float *hd, int shared, fit_result *res)
+static int bias_fit_r(const demo *d, int is_z, const sample *tpl, const float *ht, const double *wt,
+                      const sample *data, const float *hd, int shared, long replicas,
+                      fit_result *res)
 {
     fit_cfg c;
     fit_cfg_defaults(&c, is_z);
-    c.bootstrap = d->bootstrap, c.seed = d->seed, c.threads = d->threads;
+    c.bootstrap = replicas, c.seed = d->seed, c.threads = d->threads;
     mt_sample st, sd = {0};
     wr_template_fit *tf = NULL;
     int rc = mt_sample_make("demo", &tpl->f, ht, wt, 0, &st);
@@ -82,6 +83,13 @@ static int bias_fit(const demo *d, int is_z, const sample *tpl, const float *ht,
     return rc;
 }
 
+/* The same with the demo's bootstrap replicas (the error of every bias). */
+static int bias_fit(const demo *d, int is_z, const sample *tpl, const float *ht, const double *wt,
+                    const sample *data, const float *hd, int shared, fit_result *res)
+{
+    return bias_fit_r(d, is_z, tpl, ht, wt, data, hd, shared, d->bootstrap, res);
+}
+
 static void print_bias(const char *what, const char *rc, const fit_result *r)
 {
     printf("  %-5s %-52s %8.1f +- %5.1f MeV\n", rc, what, r->bias, r->err);
@@ -89,21 +97,34 @@ static void print_bias(const char *what, const char *rc, const fit_result *r)
 
 /* --------------------------------------------------------- morphing */
 static int fit_morph(const demo *d, const sample *sim, const sample *data, int rc_id, int gen_z,
-                     const char *label, wr_morpher **m)
+                     const float *ws, const float *wd, const char *label, wr_morpher **m)
 {
     size_t ns = sim->f.n, nd = data->f.n < d->n_ztrain ? data->f.n : d->n_ztrain;
     float *ys = malloc(ns * 2 * sizeof *ys), *yd = malloc(nd * 2 * sizeof *yd);
     const float *vs = gen_z ? sim->vgen : sim->vreco, *vd = gen_z ? data->vgen : data->vreco;
     const float *zs = gen_z ? sim->zgen : sim->zreco, *zd = gen_z ? data->zgen : data->zreco;
     char kv[512];
-    snprintf(kv, sizeof kv, "rounds=%ld max_leaves=31 seed=%ld %s", d->rounds, d->seed,
-             d->forest_kv ? d->forest_kv : "");
+    char dkv[512], mkv[512];
+    /* Smooth forests (docs/cli.md, step 3): the simulation forests with 15
+     * leaves of >= 400 events, the data side continuing them with a few
+     * small trees (data_forest=from_sim), so the map follows the smooth
+     * sim/data difference and not the forests' statistical noise. */
+    snprintf(kv, sizeof kv, "rounds=%ld max_leaves=15 min_samples_leaf=400 seed=%ld %s", d->rounds,
+             d->seed, d->forest_kv ? d->forest_kv : "");
+    /* with --morph data_forest=separate the data forests take the
+     * simulation's settings (plus --data-forest) */
+    if (d->morph_kv && strstr(d->morph_kv, "data_forest=separate"))
+        snprintf(dkv, sizeof dkv, "%s", d->data_forest_kv ? d->data_forest_kv : "");
+    else
+        snprintf(dkv, sizeof dkv, "rounds=%ld max_leaves=8 min_samples_leaf=2000 %s",
+                 d->data_rounds, d->data_forest_kv ? d->data_forest_kv : "");
+    snprintf(mkv, sizeof mkv, "data_forest=from_sim %s", d->morph_kv ? d->morph_kv : "");
     int rc = (!ys || !yd) ? cli_fail("demo", "out of memory") : 0;
     if (!rc) rc = recoil_to_y("demo", ns, sim->h[rc_id], vs, ys);
     if (!rc) rc = recoil_to_y("demo", nd, data->h[rc_id], vd, yd);
     double t0 = cli_now();
-    if (!rc) rc = morph_fit("demo", zs, ys, NULL, ns, zd, yd, NULL, nd, kv, d->data_forest_kv, d->morph_kv, d->threads,
-                             label, m);
+    if (!rc)
+        rc = morph_fit("demo", zs, ys, ws, ns, zd, yd, wd, nd, kv, dkv, mkv, d->threads, label, m);
     if (!rc) cli_note("%s: %.1f s", label, cli_now() - t0);
     free(ys), free(yd);
     return rc;
@@ -165,25 +186,89 @@ static int morph_w(const demo *d, int rc_id, const wr_morpher *m, float **hm)
     return morph_recoil("demo", m, s->f.n, s->h[rc_id], s->vgen, s->zgen, *hm);
 }
 
+/* Poisson(1) weights of one bootstrap replica of a training sample
+ * (inversion; xorshift64 stream from the seed). */
+static void poisson_weights(uint64_t seed, size_t n, float *w)
+{
+    uint64_t st = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+    const double p0 = exp(-1.0);
+    for (size_t i = 0; i < n; i++) {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+        double u = (double)(st >> 11) * 0x1.0p-53, p = p0, c = p0;
+        int k = 0;
+        while (u > c && k < 30) p /= ++k, c += p;
+        w[i] = (float)k;
+    }
+}
+
+/* Statistical error of the calibration itself: the morpher is refitted on
+ * Poisson-bootstrap replicas of both Z training samples, applied to W sim
+ * and fitted like the nominal one; err[0] / err[1] are the standard
+ * deviations of the residual with / without the generator-level
+ * reweighting (NaN without replicas).  The event bootstrap of the fits
+ * keeps the morpher fixed, so this part adds in quadrature. */
+static int calib_replicas(demo *d, int rc_id, double err[2])
+{
+    long K = d->calib_replicas;
+    err[0] = err[1] = NAN;
+    if (K < 2) return 0;
+    size_t ns = d->zsim.f.n, nd = d->zdata.f.n < d->n_ztrain ? d->zdata.f.n : d->n_ztrain;
+    float *ws = malloc(ns * sizeof *ws + 1), *wd = malloc(nd * sizeof *wd + 1);
+    double *b = malloc(2 * (size_t)K * sizeof *b);
+    int rc = (!ws || !wd || !b) ? cli_fail("demo", "out of memory") : 0;
+    for (long r = 0; !rc && r < K; r++) {
+        char label[64];
+        snprintf(label, sizeof label, "morpher %s replica %ld/%ld", RC_LABEL[rc_id], r + 1, K);
+        uint64_t base = ((uint64_t)d->seed << 20) + (uint64_t)(2 * rc_id * K + 2 * r);
+        poisson_weights(base, ns, ws);
+        poisson_weights(base + 1, nd, wd);
+        wr_morpher *m = NULL;
+        float *hm = NULL;
+        fit_result f0, f1;
+        rc = fit_morph(d, &d->zsim, &d->zdata, rc_id, 0, ws, wd, label, &m);
+        if (!rc) rc = morph_w(d, rc_id, m, &hm);
+        if (!rc) rc = bias_fit_r(d, 0, &d->wsim, hm, d->wgen, &d->wdata, d->wdata.h[rc_id], d->paired, 0, &f0);
+        if (!rc) rc = bias_fit_r(d, 0, &d->wsim, hm, NULL, &d->wdata, d->wdata.h[rc_id], d->paired, 0, &f1);
+        if (!rc) b[2 * r] = f0.bias, b[2 * r + 1] = f1.bias;
+        if (m) wr_morpher_free(m);
+        free(hm);
+    }
+    for (int j = 0; !rc && j < 2; j++) {
+        double mean = 0, ss = 0;
+        for (long r = 0; r < K; r++) mean += b[2 * r + j] / (double)K;
+        for (long r = 0; r < K; r++) ss += (b[2 * r + j] - mean) * (b[2 * r + j] - mean);
+        err[j] = sqrt(ss / (double)(K - 1));
+    }
+    free(ws), free(wd), free(b);
+    return rc;
+}
+
 static int w_closure(demo *d, int rc_id, const float *hm, int slot)
 {
     fit_result r[4];
+    double ce[2];
     const sample *s = &d->wsim, *wd = &d->wdata;
     int rc = bias_fit(d, 0, s, s->h[rc_id], d->wgen, wd, wd->h[rc_id], d->paired, &r[0]);
     if (!rc) rc = bias_fit(d, 0, s, s->h[rc_id], NULL, wd, wd->h[rc_id], d->paired, &r[1]);
     if (!rc) rc = bias_fit(d, 0, s, hm, d->wgen, wd, wd->h[rc_id], d->paired, &r[2]);
     if (!rc) rc = bias_fit(d, 0, s, hm, NULL, wd, wd->h[rc_id], d->paired, &r[3]);
+    if (!rc) rc = calib_replicas(d, rc_id, ce);
     if (rc) return rc;
     static const char *const K[4] = {"before", "before_no_reweight", "after", "after_no_reweight"};
     static const char *const L[4] = {
         "W sim vs W data, before correction (gen. reweighted)", "  same without reweighting (incl. pT-W part)",
         "W sim vs W data, after correction (gen. reweighted)", "  same without reweighting (incl. pT-W part)"};
     static const int S[4] = {S_W_BEFORE, S_W_BEFORE_NORW, S_W_AFTER, S_W_AFTER_NORW};
+    r[2].calib = ce[0], r[3].calib = ce[1];
     json_obj(&d->res, RC_NAME[rc_id]);
     for (int k = 0; k < 4; k++) {
         fit_json(&d->res, K[k], &r[k]);
         print_bias(L[k], RC_LABEL[rc_id], &r[k]);
-        sum_set(d, S[k], slot, r[k].bias, r[k].err);
+        if (isfinite(r[k].calib))
+            printf("  %-5s   %-52s +- %5.1f MeV (total +- %.1f)\n", "",
+                   "calibration statistics (Z training replicas)", r[k].calib,
+                   fit_total_err(&r[k]));
+        sum_set(d, S[k], slot, r[k].bias, fit_total_err(&r[k]));
     }
     json_end_obj(&d->res);
     return 0;
@@ -196,7 +281,7 @@ static int calib_one(demo *d, int rc_id, int slot, const double *wz, wr_morpher 
     snprintf(label, sizeof label, "morpher %s Z sim->data", RC_LABEL[rc_id]);
     wr_morpher *m = NULL;
     fit_result zb, za;
-    int rc = fit_morph(d, &d->zsim, &d->zdata, rc_id, 0, label, &m);
+    int rc = fit_morph(d, &d->zsim, &d->zdata, rc_id, 0, NULL, NULL, label, &m);
     snprintf(path, sizeof path, "%s/morph_%s.wrm", d->out, RC_NAME[rc_id]);
     if (!rc && wr_morpher_save(m, path)) rc = cli_fail_wr("demo", "saving '%s'", path);
     if (!rc) rc = z_closure(d, rc_id, m, wz, &zb, &za);
@@ -223,7 +308,7 @@ static int closure_studies(demo *d)
     float *hm = NULL;
     fit_result r;
     json_obj(&d->res, "closure_studies");
-    int rc = fit_morph(d, &d->zsim, &d->zsim2, RC_MNPK, 0, "morpher MNPk Z sim->sim", &m);
+    int rc = fit_morph(d, &d->zsim, &d->zsim2, RC_MNPK, 0, NULL, NULL, "morpher MNPk Z sim->sim", &m);
     if (!rc) rc = morph_w(d, RC_MNPK, m, &hm);
     if (!rc) rc = bias_fit(d, 0, &d->wsim, hm, NULL, &d->wsim, d->wsim.h[RC_MNPK], 1, &r);
     if (!rc) {
@@ -234,7 +319,7 @@ static int closure_studies(demo *d)
     if (m) wr_morpher_free(m);
     free(hm), m = NULL, hm = NULL;
     if (!rc && d->have_wdata) {
-        rc = fit_morph(d, &d->zsim, &d->zdata, RC_MNPK, 1, "morpher MNPk gen-level z", &m);
+        rc = fit_morph(d, &d->zsim, &d->zdata, RC_MNPK, 1, NULL, NULL, "morpher MNPk gen-level z", &m);
         if (!rc) rc = morph_w(d, RC_MNPK, m, &hm);
         if (!rc) rc = bias_fit(d, 0, &d->wsim, hm, d->wgen, &d->wdata, d->wdata.h[RC_MNPK], d->paired, &r);
         if (!rc) {
@@ -288,8 +373,9 @@ int demo_calib(demo *d)
         demo_note(d, "step 3 not available: this libwrecoil (%s) has no wr_morpher yet", wr_version_string());
     } else {
         printf("  morpher trained on Z sim (%zu) vs Z data (first %zu), z from the muons; Z closure "
-               "on the second Z sim sample (%zu) weighted to the data's z vs Z data (%zu); %ld "
-               "rounds per forest\n", d->zsim.f.n, d->n_ztrain, d->zsim2.f.n, d->zdata.f.n, d->rounds);
+               "on the second Z sim sample (%zu) weighted to the data's z vs Z data (%zu); simulation "
+               "forests %ld rounds, data forests continue them by %ld (data_forest=from_sim)\n",
+               d->zsim.f.n, d->n_ztrain, d->zsim2.f.n, d->zdata.f.n, d->rounds, d->data_rounds);
         rc = calib_all(d);
     }
     json_end_obj(&d->res);

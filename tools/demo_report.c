@@ -47,7 +47,11 @@ static void ratio_cell(char *buf, size_t len, const summary_row *r)
 
 static void print_table(const demo *d)
 {
-    printf("\n== Summary (TK vs MNPk; errors: bootstrap, %ld replicas)\n", d->bootstrap);
+    printf("\n== Summary (TK vs MNPk; errors: bootstrap, %ld replicas", d->bootstrap);
+    if (d->calib_replicas >= 2)
+        printf("; W residuals after correction also the calibration's statistics, %ld "
+               "replicas", d->calib_replicas);
+    printf(")\n");
     printf("  %-50s %-5s %16s %16s %14s\n", "", "", "TK", "MNPk", "TK / MNPk");
     for (int k = 0; k < S_N; k++) {
         const summary_row *r = &d->sum[k];
@@ -109,8 +113,10 @@ static void summary_json(demo *d)
     json_int(j, "z_sim_second", (long long)d->zsim2.f.n);
     json_int(j, "z_data", (long long)d->zdata.f.n);
     json_int(j, "bootstrap", d->bootstrap);
+    json_int(j, "calib_replicas", d->calib_replicas);
     json_int(j, "epochs_max", d->epochs);
     json_int(j, "forest_rounds", d->rounds);
+    json_int(j, "data_forest_rounds", d->data_rounds);
     json_end_obj(j);
     json_str(j, "source", d->data_dir ? d->data_dir : "toy");
     json_int(j, "seed", d->seed);
