@@ -40,6 +40,17 @@ def main():
                 v = row.get(rc + suffix)
                 if v is not None and math.isfinite(v):
                     m["%s_%s%s" % (row["key"], rc, suffix)] = v
+    # the W residual's error parts: W events (bootstrap) and the calibration
+    # (Z-training replicas); the summary's w_after errors are their sum in
+    # quadrature
+    wc = res.get("calibration", {}).get("w_closure", {})
+    for rc in ("tk", "mnpk"):
+        for key in ("after", "after_no_reweight"):
+            fit = wc.get(rc, {}).get(key, {})
+            for src, dst in (("err_mev", "event_err"), ("calib_err_mev", "calib_err")):
+                v = fit.get(src)
+                if v is not None and math.isfinite(v):
+                    m["w_%s_%s_%s" % (key, rc, dst)] = v
     p = res["ptw_syst"]
     m["ptw_ratio_tk_mnpk"] = p["ratio_tk_mnpk"]
     m["ptw_ratio_err"] = p["ratio_err"]
