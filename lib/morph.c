@@ -197,6 +197,21 @@ static double tail_hi(const gridmap *g, const double *q)
     return fmax(b, tail_floor(g, q));
 }
 
+/* Slope of the map in a tail: the ratio of the data and simulation tail
+ * scales, kept within a factor TAIL_SLOPE_RANGE of the row's overall slope
+ * (qd_Q - qd_1) / (qs_Q - qs_1).  The tail scales come from two quantiles
+ * each, the noisiest of the row; an event far out in a tail moves by the
+ * slope times its distance, and in a log coordinate (|h|) a slope of 10
+ * made |h| e^10 times larger.  Rows related by an affine map keep their
+ * exact tails (the slope equals the overall one). */
+#define TAIL_SLOPE_RANGE 2.0
+static double tail_slope(const gridmap *g, const double *qs, const double *qd, double slope)
+{
+    size_t k = g->nq - 1;
+    double overall = (qd[k] - qd[0]) / (qs[k] - qs[0]);
+    return fmin(fmax(slope, overall / TAIL_SLOPE_RANGE), overall * TAIL_SLOPE_RANGE);
+}
+
 /* Fritsch-Carlson slope of Q(tau) at knot k (shape preserving: every
  * secant is positive here, so every slope is positive and at most three
  * times the adjacent secants, which keeps each cubic monotone). */
@@ -274,16 +289,16 @@ static double grid_map(const gridmap *g, const double *qs, const double *qd,
 {
     size_t k = g->nq - 1;
     if (t < qs[0]) {
-        double z = (t - qs[0]) / tail_lo(g, qs);
+        double bs = tail_lo(g, qs), z = (t - qs[0]) / bs;
         /* far out the tail u would round to 0 (or 1 below): keep it
          * inside the open interval the API promises */
         *u = fmax(g->tau[0] * exp(z), DBL_MIN);
-        return qd[0] + tail_lo(g, qd) * z;
+        return qd[0] + tail_slope(g, qs, qd, tail_lo(g, qd) / bs) * (t - qs[0]);
     }
     if (t > qs[k]) {
-        double z = (t - qs[k]) / tail_hi(g, qs);
+        double bs = tail_hi(g, qs), z = (t - qs[k]) / bs;
         *u = fmin(1.0 - (1.0 - g->tau[k]) * exp(-z), 1.0 - DBL_EPSILON / 2);
-        return qd[k] + tail_hi(g, qd) * z;
+        return qd[k] + tail_slope(g, qs, qd, tail_hi(g, qd) / bs) * (t - qs[k]);
     }
     size_t i = find_segment(qs, g->nq, t);
     double h = g->tau[i + 1] - g->tau[i];

@@ -126,6 +126,35 @@ START_TEST(test_grid_map_monotone_nonlinear)
 }
 END_TEST
 
+/* Degenerate outer quantiles: a simulation row whose two upper (lower)
+ * outer quantiles are almost equal against a healthy data row.  The tail
+ * scale floor and the tail slope bound (within a factor 2 of the row's
+ * overall slope) keep the map of far tail values bounded; the row's
+ * interior is unchanged.  Without them the slope was ~1e6. */
+START_TEST(test_grid_map_degenerate_tails)
+{
+    double qs[21], qd[21];
+    scaled_rows(qs, qd, 1.0, 0.0);
+    qs[20] = qs[19] + 1e-7; /* upper pair collapsed in the simulation */
+    qs[0] = qs[1] - 1e-7;   /* and the lower one */
+    double overall = (qd[20] - qd[0]) / (qs[20] - qs[0]);
+    for (int pchip = 0; pchip < 2; pchip++) {
+        double u;
+        for (double d = 0.01; d < 20; d *= 1.7) {
+            double hi = wr__morph_grid_map(LEVELS, 21, pchip, qs, qd, qs[20] + d, &u);
+            double lo = wr__morph_grid_map(LEVELS, 21, pchip, qs, qd, qs[0] - d, &u);
+            ck_assert_msg(hi - qd[20] <= 2.0 * overall * d * (1 + 1e-12) && hi > qd[20],
+                          "pchip=%d upper tail at +%g: %g", pchip, d, hi - qd[20]);
+            ck_assert_msg(qd[0] - lo <= 2.0 * overall * d * (1 + 1e-12) && lo < qd[0],
+                          "pchip=%d lower tail at -%g: %g", pchip, d, qd[0] - lo);
+        }
+        /* the interior still maps the knots onto each other */
+        double mid = wr__morph_grid_map(LEVELS, 21, pchip, qs, qd, qs[10], &u);
+        ck_assert_double_eq_tol(mid, qd[10], 1e-9);
+    }
+}
+END_TEST
+
 START_TEST(test_coordinates)
 {
     const double pi = M_PI;
@@ -883,6 +912,7 @@ static Suite *morph_suite(void)
     tcase_add_test(tc, test_grid_map_affine_exact);
     tcase_add_test(tc, test_grid_map_u_exact);
     tcase_add_test(tc, test_grid_map_monotone_nonlinear);
+    tcase_add_test(tc, test_grid_map_degenerate_tails);
     tcase_add_test(tc, test_coordinates);
     tcase_add_test(tc, test_gauss_1d);
     tcase_add_test(tc, test_weights);
