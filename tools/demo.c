@@ -292,7 +292,7 @@ int cmd_demo(int argc, char **argv)
         "(quantile morphing) and its closure on W, then (4) a summary table\n"
         "(terminal and OUT/results.json) and (5) plots with OUT/report.html.",
         "usage: wrecoil demo [options]",
-        "Default sizes run in about 3-5 minutes on 2 cores; docs/cli.md describes the\n"
+        "Default sizes run in about 2 minutes on 2 cores (more on a busy machine); docs/cli.md describes the\n"
         "method and every number of results.json.",
         opts, sizeof opts / sizeof opts[0], NULL};
     int r = cli_parse(&cmd, argc, argv);
