@@ -51,6 +51,35 @@ def test_morpher_moves_sim_to_data(morpher, samples):
     assert np.all(np.diff(morpher.apply(zz, yy)[:, 0]) > 0)
 
 
+def test_morpher_data_forest_from_sim(samples):
+    """The data forests continue the simulation's: the map still moves the
+    simulation to the data, the parameter survives pickling, and between two
+    samples of one distribution it stays closer to the identity than
+    separate forests."""
+    z_s, y_s, z_d, y_d = samples
+    m = wrecoil.Morpher(2, 1, bounds=[(0, "inf"), None], data_forest="from_sim",
+                        forest_params={"rounds": 40, "max_leaves": 8}, threads=1)
+    m.set_forest_params({"rounds": 20, "max_leaves": 4, "min_samples_leaf": 200},
+                        direction="data")
+    y2 = m.fit(z_s, y_s, z_d, y_d).apply(z_s, y_s)
+    assert m.get_params()["data_forest"] == "from_sim"
+    for j in range(2):
+        assert abs(y2[:, j].mean() - y_d[:, j].mean()) < 0.35 * abs(y_s[:, j].mean() - y_d[:, j].mean()) + 0.05
+    assert pickle.loads(pickle.dumps(m)).get_params()["data_forest"] == "from_sim"
+    rng = np.random.default_rng(9)
+    z_b = rng.uniform(0, 10, (4000, 1)).astype(np.float32)
+    y_b = np.c_[rng.exponential(1 + 0.2 * z_b[:, 0]), rng.normal(0.1 * z_b[:, 0], 1.0)].astype(np.float32)
+    dist = {}
+    for mode in ("separate", "from_sim"):
+        mm = wrecoil.Morpher(2, 1, bounds=[(0, "inf"), None], data_forest=mode,
+                             forest_params={"rounds": 40, "max_leaves": 8}, threads=1)
+        if mode == "from_sim":
+            mm.set_forest_params({"rounds": 20, "max_leaves": 4, "min_samples_leaf": 400},
+                                 direction="data")
+        dist[mode] = np.sqrt(np.mean((mm.fit(z_s, y_s, z_b, y_b).apply(z_s, y_s) - y_s) ** 2, axis=0))
+    assert np.all(dist["from_sim"] < 0.6 * dist["separate"]), dist   # measured 0.41, 0.49
+
+
 def test_morpher_round_trips_threads_and_in_place(morpher, samples, tmp_path):
     z_s, y_s, _, _ = samples
     ref = morpher.apply(z_s, y_s)

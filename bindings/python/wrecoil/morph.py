@@ -67,7 +67,10 @@ class Morpher(Model):
     variable (lo, hi), infinite ends allowed (strings "inf", "pi" too).
     ``forest_params``: forest parameters (dict or "k=v ..." string) for both
     directions.  Other keyword arguments are morpher parameters
-    (``threads``, ``interpolation``, ``validation_fraction``, ``seed``).
+    (``threads``, ``interpolation``, ``validation_fraction``, ``seed``,
+    ``data_forest``: "separate" or "from_sim", the data forests continuing
+    the simulation's; their own parameters then describe the learned
+    difference: ``set_forest_params(..., direction="data")``).
     ``apply`` is thread-safe on a fitted morpher.
     """
 
