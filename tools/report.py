@@ -124,6 +124,17 @@ def write_html(out, res, figs, why=None):
     if "ratio_tk_mnpk" in ptw:
         parts.append("<p>pT-W systematic ratio TK / MNPk = %.2f &plusmn; %.2f.</p>"
                      % (ptw["ratio_tk_mnpk"], ptw["ratio_err"]))
+    wc = res.get("calibration", {}).get("w_closure", {})
+    calib = [(lab, wc[rc]["after"]) for rc, lab in (("tk", "TK"), ("mnpk", "MNPk"))
+             if "calib_err_mev" in wc.get(rc, {}).get("after", {})]
+    if calib:
+        parts.append("<p>Errors: bootstrap of the events; the W residuals after correction add in "
+                     "quadrature the calibration's own statistics (the morpher refitted on %s "
+                     "bootstrap replicas of the Z training samples): %s.</p>" % (
+                         res.get("sizes", {}).get("calib_replicas", "?"),
+                         ", ".join("%s %.1f &plusmn; %.1f (events) &plusmn; %.1f (calibration) MeV"
+                                   % (lab, a["bias_mev"], a["err_mev"], a["calib_err_mev"])
+                                   for lab, a in calib)))
     for n in res.get("notes", []):
         parts.append("<p><b>Note:</b> %s</p>" % html.escape(n))
     if why:
