@@ -159,8 +159,8 @@ static bool within(double y, double lo, double hi)
  * the two outer quantiles of each side (the exponential through both) and
  * at least tail_floor().
  * With equal levels on both sides, the tail part of T is the linear map
- * t' = qd_1 + (b_lo_d / b_lo_s)(t - qs_1): no precision is lost however
- * far out t is. */
+ * t' = qd_1 + (b_lo_d / b_lo_s)(t - qs_1), its slope bounded by
+ * tail_slope(): no precision is lost however far out t is. */
 typedef struct gridmap {
     const double *tau;
     size_t nq;
