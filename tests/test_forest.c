@@ -67,6 +67,16 @@ static wr_quantile_forest *fit_normal(const char *params, size_t n)
     return f;
 }
 
+/* The centres of an ng x ng grid of cells on [0, 1]^2, row-major pairs. */
+static void unit_grid(size_t ng, float *grid)
+{
+    for (size_t a = 0; a < ng; a++)
+        for (size_t b = 0; b < ng; b++) {
+            grid[2 * (a * ng + b)] = (float)((a + 0.5) / ng);
+            grid[2 * (a * ng + b) + 1] = (float)((b + 0.5) / ng);
+        }
+}
+
 /* Predicted quantiles vs the analytic ones on a grid, and coverage of
  * fresh data.  Tolerances (stated in docs/forest.md): mean absolute error
  * below 0.10 (the noise s is 0.3..1.0; 20000 rows), coverage within 0.015
@@ -77,11 +87,7 @@ static void check_analytic(const char *params)
     const size_t n = 20000, ng = 30;
     wr_quantile_forest *f = fit_normal(params, n);
     float grid[30 * 30 * 2], pred[30 * 30 * 5];
-    for (size_t a = 0; a < ng; a++)
-        for (size_t b = 0; b < ng; b++) {
-            grid[2 * (a * ng + b)] = (float)((a + 0.5) / ng);
-            grid[2 * (a * ng + b) + 1] = (float)((b + 0.5) / ng);
-        }
+    unit_grid(ng, grid);
     WR_ASSERT_OK(wr_qforest_predict(f, grid, ng * ng, 2, pred));
     for (size_t q = 0; q < 5; q++) {
         double err = 0.0;
@@ -799,11 +805,7 @@ START_TEST(test_fit_from_learns_difference)
     WR_ASSERT_OK(wr_qforest_fit(sep, X2, n, 2, y2, NULL, NULL, 0, NULL, NULL));
     WR_ASSERT_OK(wr_qforest_fit_from(cont, base, X2, n, 2, y2, NULL, NULL, 0, NULL, NULL));
     float grid[20 * 20 * 2], pb[20 * 20 * 5], pc[20 * 20 * 5], ps[20 * 20 * 5];
-    for (size_t a = 0; a < ng; a++)
-        for (size_t b = 0; b < ng; b++) {
-            grid[2 * (a * ng + b)] = (float)((a + 0.5) / ng);
-            grid[2 * (a * ng + b) + 1] = (float)((b + 0.5) / ng);
-        }
+    unit_grid(ng, grid);
     WR_ASSERT_OK(wr_qforest_predict(base, grid, ng * ng, 2, pb));
     WR_ASSERT_OK(wr_qforest_predict(cont, grid, ng * ng, 2, pc));
     WR_ASSERT_OK(wr_qforest_predict(sep, grid, ng * ng, 2, ps));

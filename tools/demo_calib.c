@@ -103,8 +103,7 @@ static int fit_morph(const demo *d, const sample *sim, const sample *data, int r
     float *ys = malloc(ns * 2 * sizeof *ys), *yd = malloc(nd * 2 * sizeof *yd);
     const float *vs = gen_z ? sim->vgen : sim->vreco, *vd = gen_z ? data->vgen : data->vreco;
     const float *zs = gen_z ? sim->zgen : sim->zreco, *zd = gen_z ? data->zgen : data->zreco;
-    char kv[512];
-    char dkv[512], mkv[512];
+    char kv[512], dkv[512], mkv[512];
     /* Smooth forests (docs/cli.md, step 3): the simulation forests with 15
      * leaves of >= 400 events, the data side continuing them with a few
      * small trees (data_forest=from_sim), so the map follows the smooth
@@ -130,6 +129,14 @@ static int fit_morph(const demo *d, const sample *sim, const sample *data, int r
     return rc;
 }
 
+/* Uniform in [0, 1) from a xorshift64 state (non-zero): the demo's own
+ * reproducible draws (plot sampling, bootstrap weights of the training). */
+static double next_uniform(uint64_t *st)
+{
+    *st ^= *st << 13, *st ^= *st >> 7, *st ^= *st << 17;
+    return (double)(*st >> 11) * 0x1.0p-53;
+}
+
 /* Z closure: z-weighted W-like MT fits of Z sim (second sample) against Z
  * data, with the recoil before and after morphing.  Also the plot data. */
 static int z_closure(demo *d, int rc_id, const wr_morpher *m, const double *wz, fit_result *before,
@@ -153,8 +160,7 @@ static int z_closure(demo *d, int rc_id, const wr_morpher *m, const double *wz, 
     size_t k = 0;
     uint64_t st = (uint64_t)d->seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; !rc && i < n; i++) {
-        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
-        if ((double)(st >> 11) * 0x1.0p-53 * wmax >= wz[i]) continue;
+        if (next_uniform(&st) * wmax >= wz[i]) continue;
         c[0][k] = s->zreco[2 * i], c[1][k] = yb[2 * i], c[2][k] = yb[2 * i + 1];
         c[3][k] = ya[2 * i], c[4][k] = ya[2 * i + 1];
         k++;
@@ -187,14 +193,13 @@ static int morph_w(const demo *d, int rc_id, const wr_morpher *m, float **hm)
 }
 
 /* Poisson(1) weights of one bootstrap replica of a training sample
- * (inversion; xorshift64 stream from the seed). */
+ * (inversion of uniforms from the seed). */
 static void poisson_weights(uint64_t seed, size_t n, float *w)
 {
     uint64_t st = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
     const double p0 = exp(-1.0);
     for (size_t i = 0; i < n; i++) {
-        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
-        double u = (double)(st >> 11) * 0x1.0p-53, p = p0, c = p0;
+        double u = next_uniform(&st), p = p0, c = p0;
         int k = 0;
         while (u > c && k < 30) p /= ++k, c += p;
         w[i] = (float)k;
